@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * vballoon_proto.h - the balloonbench virtio-balloon wire protocol.
+ *
+ * One header for the guest driver (guest-driver/vballoon.c), the host
+ * device (host-device/patches/, which carries a copy that a test compares
+ * with this one) and the harness.  Everything on the wire is little endian.
+ * docs/protocol.md describes each message in prose.
+ *
+ * Upstream feature bits 0-5 keep their upstream meaning.  Experimental bits
+ * live at 16 and above so that they never collide with upstream.
+ */
+#ifndef VBALLOON_PROTO_H
+#define VBALLOON_PROTO_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+typedef uint16_t __le16;
+typedef uint32_t __le32;
+typedef uint64_t __le64;
+#endif
+
+/* Upstream bits (include/uapi/linux/virtio_balloon.h), same numbers. */
+#define VBALLOON_F_MUST_TELL_HOST	0
+#define VBALLOON_F_STATS_VQ		1
+#define VBALLOON_F_DEFLATE_ON_OOM	2
+#define VBALLOON_F_FREE_PAGE_HINT	3
+#define VBALLOON_F_PAGE_POISON		4
+#define VBALLOON_F_REPORTING		5
+
+/* balloonbench bits. */
+#define VBALLOON_F_PAGE_BITMAP		16	/* seed 003 */
+#define VBALLOON_F_CHUNK_TRANSFER	17	/* seed 000 */
+#define VBALLOON_F_SG			18	/* seed 002 */
+#define VBALLOON_F_AUTO_BALLOON		19	/* seed 001, reserved */
+#define VBALLOON_F_FREE_PAGE_BITMAP	20	/* seed 003/004, reserved */
+
+/*
+ * Transfer modes.  A driver acknowledges at most one of PAGE_BITMAP,
+ * CHUNK_TRANSFER and SG; with none of them the inflate and deflate queues
+ * carry legacy arrays of 32-bit PFNs.  Should a driver acknowledge several,
+ * the host uses the highest of them (SG, then CHUNK_TRANSFER, then
+ * PAGE_BITMAP).  The mode applies to both the inflate and deflate queues.
+ */
+
+/* Guest pages are always described in units of 4 KiB, whatever the host. */
+#define VBALLOON_PFN_SHIFT		12
+#define VBALLOON_PAGE_SIZE		(1ULL << VBALLOON_PFN_SHIFT)
+
+/* Legacy: one request is an array of up to this many __le32 PFNs. */
+#define VBALLOON_LEGACY_MAX_PFNS	256
+
+/*
+ * PAGE_BITMAP: a request is one or more records laid back to back, each a
+ * header followed by DIV_ROUND_UP(nr_pages, 64) __le64 bitmap words.  Bit i
+ * of the bitmap (bit i % 64 of word i / 64) set means page base_pfn + i is
+ * in the request.  base_pfn must be a multiple of 64, nr_pages between 1
+ * and VBALLOON_BITMAP_MAX_PAGES, reserved zero.
+ */
+struct vballoon_bitmap_hdr {
+	__le64 base_pfn;	/* first page covered, 4 KiB frames */
+	__le32 nr_pages;	/* pages covered by the bitmap that follows */
+	__le32 reserved;	/* must be zero */
+};
+#define VBALLOON_BITMAP_ALIGN_PAGES	64
+/* 1 GiB of guest memory per record: a 32 KiB bitmap. */
+#define VBALLOON_BITMAP_MAX_PAGES	(1U << 18)
+
+/*
+ * CHUNK_TRANSFER: a request is an array of chunks, each a run of physically
+ * contiguous guest memory.  addr and len are in bytes, both multiples of
+ * VBALLOON_PAGE_SIZE, len non-zero, addr + len must not wrap.
+ */
+struct vballoon_chunk {
+	__le64 addr;		/* guest-physical start, bytes */
+	__le64 len;		/* length, bytes */
+};
+/* Chunks in one request: 4096 chunks = 64 KiB of payload. */
+#define VBALLOON_CHUNK_MAX_PER_REQ	4096
+
+/*
+ * SG: a request is a chain of device-readable descriptors, each of which
+ * is itself one chunk (its address and length, with the same rules as a
+ * vballoon_chunk).  The host never reads or maps the memory behind them;
+ * it only uses the addresses.  A chain holds at most the queue size.
+ */
+#define VBALLOON_SG_MAX_LEN		(1ULL << 31)	/* per descriptor, bytes */
+
+/* The largest block any mode may describe in one piece (MAX_ORDER-1 on x86). */
+#define VBALLOON_MAX_BLOCK_ORDER	10
+
+#endif /* VBALLOON_PROTO_H */

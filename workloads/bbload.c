@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bbload - memory workloads that run inside balloonbench guests.
+ *
+ *   bbload touch SIZE        allocate SIZE, write every page, free it again,
+ *                            so that the host really backs that memory
+ *   bbload churn SIZE SECS   allocate, touch and free SIZE repeatedly for
+ *                            SECS seconds (pressure while the balloon moves)
+ *   bbload hold SIZE         allocate and touch SIZE, then sleep until killed
+ *   bbload meminfo           /proc/meminfo and /proc/vmstat as JSON
+ *
+ * SIZE takes a K, M or G suffix.  Every command prints one JSON object on
+ * stdout, which the harness parses; errors go to stderr with exit 1.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'G': case 'g': v <<= 10; /* fall through */
+	case 'M': case 'm': v <<= 10; /* fall through */
+	case 'K': case 'k': v <<= 10; end++; break;
+	case '\0': break;
+	default: return -1;
+	}
+	if (*end != '\0' && strcmp(end, "iB") != 0 && strcmp(end, "B") != 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Map, write one word per page, and optionally unmap. */
+static char *touch(uint64_t bytes, int keep)
+{
+	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t off;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (off = 0; off < bytes; off += PAGE)
+		p[off] = (char)(off >> 12 | 1);
+	if (!keep) {
+		munmap(p, bytes);
+		return p;
+	}
+	return p;
+}
+
+static int cmd_touch(uint64_t bytes)
+{
+	double t0 = now_ms();
+
+	if (!touch(bytes, 0)) {
+		fprintf(stderr, "bbload: cannot map %llu bytes: %s\n",
+			(unsigned long long)bytes, strerror(errno));
+		return 1;
+	}
+	printf("{\"touched_bytes\": %llu, \"elapsed_ms\": %.3f}\n",
+	       (unsigned long long)bytes, now_ms() - t0);
+	return 0;
+}
+
+static int cmd_churn(uint64_t bytes, double secs)
+{
+	double t0 = now_ms(), end = t0 + secs * 1e3;
+	unsigned long rounds = 0, failures = 0;
+
+	while (now_ms() < end) {
+		if (touch(bytes, 0))
+			rounds++;
+		else
+			failures++;
+	}
+	printf("{\"rounds\": %lu, \"failures\": %lu, \"bytes_per_round\": %llu,"
+	       " \"elapsed_ms\": %.3f}\n", rounds, failures,
+	       (unsigned long long)bytes, now_ms() - t0);
+	return 0;
+}
+
+static int cmd_hold(uint64_t bytes)
+{
+	if (!touch(bytes, 1)) {
+		fprintf(stderr, "bbload: cannot map %llu bytes: %s\n",
+			(unsigned long long)bytes, strerror(errno));
+		return 1;
+	}
+	printf("{\"held_bytes\": %llu}\n", (unsigned long long)bytes);
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
+
+/* Print "key value" lines of FILE as JSON members; strip ':' and kB. */
+static void print_kv(const char *file, const char *prefix, int *first)
+{
+	char line[256], key[128];
+	unsigned long long val;
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127[^: ]%*[: ]%llu", key, &val) != 2)
+			continue;
+		if (strstr(line, " kB"))
+			val *= 1024;
+		printf("%s\"%s%s\": %llu", *first ? "" : ", ", prefix, key,
+		       val);
+		*first = 0;
+	}
+	fclose(f);
+}
+
+static int cmd_meminfo(void)
+{
+	int first = 1;
+
+	printf("{");
+	print_kv("/proc/meminfo", "meminfo_", &first);
+	print_kv("/proc/vmstat", "vmstat_", &first);
+	printf("}\n");
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: bbload touch SIZE | churn SIZE SECS | "
+		"hold SIZE | meminfo\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t bytes = 0;
+
+	if (argc == 2 && !strcmp(argv[1], "meminfo"))
+		return cmd_meminfo();
+	if (argc < 3 || parse_size(argv[2], &bytes) || bytes == 0)
+		return usage();
+	if (argc == 3 && !strcmp(argv[1], "touch"))
+		return cmd_touch(bytes);
+	if (argc == 3 && !strcmp(argv[1], "hold"))
+		return cmd_hold(bytes);
+	if (argc == 4 && !strcmp(argv[1], "churn"))
+		return cmd_churn(bytes, atof(argv[3]));
+	return usage();
+}

@@ -1,0 +1,82 @@
+#!/bin/bash
+# Build the guest initramfs: busybox-static, the virtio transport and console
+# modules, the stock virtio_balloon.ko, vballoon.ko when it has been built,
+# qemu-guest-agent with its libraries, the workloads, and guest/init.
+#
+# usage: build-image.sh OUTPUT.cpio.gz
+# Inputs: build/guest/ (fetch-guest-kernel.sh), build/workloads/bbload,
+# guest-driver/vballoon.ko (optional).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+BUILD=${BUILD_DIR:-$TOP/build}
+GUEST=$BUILD/guest
+OUT=${1:?usage: build-image.sh OUTPUT.cpio.gz}
+
+# Modules the guest needs, in load order; modprobe resolves the rest.
+MODULES=(
+	drivers/virtio/virtio.ko
+	drivers/virtio/virtio_ring.ko
+	drivers/virtio/virtio_pci_modern_dev.ko
+	drivers/virtio/virtio_pci_legacy_dev.ko
+	drivers/virtio/virtio_pci.ko
+	drivers/char/virtio_console.ko
+	drivers/virtio/virtio_balloon.ko
+)
+
+log() { printf 'build-image: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Copy a dynamically linked program and every library it loads.
+copy_with_libs() {
+	local prog=$1 dest=$2 lib
+	install -D -m 0755 "$prog" "$dest$prog"
+	for lib in $(ldd "$prog" | awk '/=>/ { print $3 } /^\t\// { print $1 }'); do
+		[[ -e $dest$lib ]] || install -D -m 0755 "$lib" "$dest$lib"
+	done
+}
+
+STAGE=""
+cleanup() { if [[ -n $STAGE ]]; then rm -rf "$STAGE"; fi; }
+
+main() {
+	local rel modroot m
+	[[ -r $GUEST/kernel-release ]] ||
+		die "no guest kernel in $GUEST (run workloads/fetch-guest-kernel.sh)"
+	rel=$(cat "$GUEST/kernel-release")
+	[[ -x /bin/busybox ]] || die "busybox-static is not installed"
+	[[ -x /usr/sbin/qemu-ga ]] || die "qemu-guest-agent is not installed"
+	[[ -x $BUILD/workloads/bbload ]] || die "missing $BUILD/workloads/bbload"
+
+	STAGE=$(mktemp -d "$BUILD/image.XXXXXX")
+	local stage=$STAGE
+	trap cleanup EXIT
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc}
+	install -m 0755 /bin/busybox "$stage/bin/busybox"
+	install -m 0755 "$HERE/guest/init" "$stage/init"
+	install -m 0755 "$BUILD/workloads/bbload" "$stage/usr/bin/bbload"
+	copy_with_libs /usr/sbin/qemu-ga "$stage"
+
+	modroot=$stage/lib/modules/$rel
+	for m in "${MODULES[@]}"; do
+		install -D -m 0644 "$GUEST/root/lib/modules/$rel/kernel/$m" \
+			"$modroot/kernel/$m"
+	done
+	if [[ -e $TOP/guest-driver/vballoon.ko ]]; then
+		install -D -m 0644 "$TOP/guest-driver/vballoon.ko" \
+			"$modroot/extra/vballoon.ko"
+		log "including guest-driver/vballoon.ko"
+	else
+		log "guest-driver/vballoon.ko not built; image has the stock driver only"
+	fi
+	cp "$GUEST/root/lib/modules/$rel"/modules.{builtin,builtin.modinfo,order} "$modroot/"
+	depmod -b "$stage" "$rel"
+
+	(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc --quiet) | gzip -1 >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	log "wrote $OUT ($(du -h "$OUT" | cut -f1))"
+}
+
+main "$@"
