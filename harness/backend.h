@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BB_BACKEND_H
+#define BB_BACKEND_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct vm;
+
+/* What one VM is: filled by the scenario, read by the backend. */
+struct vm_spec {
+	int index;			/* position in the fleet */
+	char name[32];			/* "vm00" */
+	char dir[256];			/* run directory: sockets, logs, pid */
+	uint64_t memory_bytes;		/* guest RAM, bytes */
+	int vcpus;			/* vCPUs */
+	char accel[8];			/* resolved: tcg | kvm */
+	uint64_t tb_size_bytes;		/* TCG translation cache, bytes */
+	char qemu_bin[256];		/* emulator binary */
+	char kernel[256];		/* guest kernel (direct boot) */
+	char initrd[256];		/* guest initramfs */
+	char driver[16];		/* stock | vballoon | none */
+	char modparams[256];		/* "k=v k2=v2" */
+	char device[256];		/* extra virtio-balloon properties */
+	int probe;			/* boot only to prove the accelerator */
+};
+
+/*
+ * A way of running VMs.  The QEMU backend spawns qemu-system-x86_64
+ * itself; others register one more table in backends[] (vm.c).
+ */
+struct backend_ops {
+	const char *name;
+	/* Start the VM; returns once its monitor is connected. */
+	int (*boot)(struct vm *vm, char *err, unsigned long len);
+	/* Ask the VM to stop and wait up to timeout_ms; kills on timeout. */
+	int (*shutdown)(struct vm *vm, int timeout_ms);
+	/* Stop it now (SIGKILL) and reap it. */
+	void (*kill)(struct vm *vm);
+	/* Has it exited? 1 with *status set (wait status), 0 if running. */
+	int (*exited)(struct vm *vm, int *status);
+	/* Host process id of the emulator (RSS, CPU time). */
+	pid_t (*pid)(struct vm *vm);
+	/* Monitor command, as qmp_call. */
+	int (*qmp)(struct vm *vm, const char *cmd, json_t *args, json_t **ret,
+		   int timeout_ms, char *err, unsigned long len);
+	/* Connect the guest agent channel (readiness is polled by vm.c). */
+	int (*agent_open)(struct vm *vm);
+	/* Remove what boot created (sockets, pid file); after kill/shutdown. */
+	void (*cleanup)(struct vm *vm);
+};
+
+extern const struct backend_ops backend_qemu;
+
+/* Build the emulator argv for a spec (pure, unit-tested); NULL-terminated. */
+int qemu_build_argv(const struct vm_spec *s, char **argv, int max);
+
+#endif

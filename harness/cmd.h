@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BB_CMD_H
+#define BB_CMD_H
+
+/* Report tools: read report files only, never boot anything. */
+int cmd_plot(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
+
+#endif

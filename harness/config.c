@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Scenario files: one option table drives parsing, defaults, validation,
+ * `balloonbench list` and the echo of the resolved scenario into reports.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define OFF(f) offsetof(struct bb_config, f), sizeof(((struct bb_config *)0)->f)
+#define MiB (1LL << 20)
+#define GiB (1LL << 30)
+
+static const char *const scenarios[] = { "boot", "inflate", NULL };
+static const char *const accels[] = { "auto", "tcg", "kvm", NULL };
+static const char *const backends[] = { "qemu", "libvirt", NULL };
+static const char *const drivers[] = { "stock", "vballoon", "none", NULL };
+static const char *const qemus[] = { "patched", "stock", NULL };
+/* Inflate rows; see scenario_inflate.c for what each one sets. */
+static const char *const modes[] = {
+	"custom", "stock", "legacy", "bitmap", "chunk", "sg",
+	"bitmap-order9", "chunk-order9", "sg-order9", "limit", NULL
+};
+
+const struct cfg_option cfg_options[] = {
+	{ "scenario", CFG_ENUM, OFF(scenario), "boot", NULL, 0, 0, scenarios, 0,
+	  "what to run" },
+	{ "name", CFG_STR, OFF(name), "", NULL, 0, 0, NULL, 0,
+	  "report name (default: the scenario file's base name)" },
+	{ "vms", CFG_INT, OFF(vms), "1", "VMs", 1, 256, NULL, 1,
+	  "VMs in the fleet" },
+	{ "memory", CFG_SIZE, OFF(memory), "1G", "bytes", 128 * MiB, 1024 * GiB,
+	  NULL, 1, "guest RAM" },
+	{ "vcpus", CFG_INT, OFF(vcpus), "1", "vCPUs", 1, 64, NULL, 1,
+	  "vCPUs per VM" },
+	{ "accel", CFG_ENUM, OFF(accel), "auto", NULL, 0, 0, accels, 1,
+	  "accelerator: auto probes KVM with a real boot, falls back to TCG" },
+	{ "backend", CFG_ENUM, OFF(backend), "qemu", NULL, 0, 0, backends, 0,
+	  "how VMs are run" },
+	{ "driver", CFG_ENUM, OFF(driver), "stock", NULL, 0, 0, drivers, 1,
+	  "guest balloon driver" },
+	{ "modparams", CFG_STR, OFF(modparams), "", NULL, 0, 0, NULL, 1,
+	  "driver module parameters, \"k=v k2=v2\"" },
+	{ "qemu", CFG_ENUM, OFF(qemu), "patched", NULL, 0, 0, qemus, 1,
+	  "patched: build/qemu; stock: the distribution's QEMU" },
+	{ "device", CFG_STR, OFF(device), "", NULL, 0, 0, NULL, 1,
+	  "extra virtio-balloon properties, \"chunk-transfer=on,sg=on\"" },
+	{ "tb_size", CFG_SIZE, OFF(tb_size), "64M", "bytes", 16 * MiB, 2 * GiB,
+	  NULL, 0, "TCG translation cache per VM (bounds host memory)" },
+	{ "boot_timeout", CFG_DURATION, OFF(boot_timeout_ms), "300s", "ms", 1000,
+	  3600000, NULL, 0, "until every guest agent answers" },
+	{ "max_parallel_boots", CFG_INT, OFF(max_parallel_boots), "0", "VMs", 0,
+	  256, NULL, 0, "QEMUs booting at once (0: number of CPUs)" },
+	{ "output_dir", CFG_STR, OFF(output_dir), "results", NULL, 0, 0, NULL, 0,
+	  "reports go to DIR/NAME/STAMP/" },
+	{ "mode", CFG_ENUM, OFF(mode), "custom", NULL, 0, 0, modes, 1,
+	  "inflate row preset (driver, QEMU, device and transfer mode)" },
+	{ "touch", CFG_RSIZE, OFF(touch), "7/8", "bytes", 0, 1024 * GiB, NULL, 1,
+	  "guest memory touched and freed before inflating" },
+	{ "inflate", CFG_RSIZE, OFF(inflate), "7/8", "bytes", 4096, 1024 * GiB,
+	  NULL, 1, "balloon size to reach (fraction of guest RAM allowed)" },
+	{ "repetitions", CFG_INT, OFF(repetitions), "3", "runs", 1, 100, NULL, 0,
+	  "samples per row" },
+	{ "step_timeout", CFG_DURATION, OFF(step_timeout_ms), "600s", "ms", 1000,
+	  3600000, NULL, 0, "one inflate or deflate to reach its target" },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0, NULL, 0, NULL }
+};
+
+static const struct cfg_option *cfg_find(const char *name)
+{
+	const struct cfg_option *o;
+
+	for (o = cfg_options; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+static int cfg_parse_enum(const struct cfg_option *o, const char *val,
+			  char *dst, char *why, unsigned long len)
+{
+	const char *const *c;
+	int n = 0;
+
+	for (c = o->choices; *c; c++)
+		if (!strcmp(*c, val)) {
+			snprintf(dst, o->size, "%s", val);
+			return 0;
+		}
+	n = snprintf(why, len, "'%s' is not one of:", val);
+	for (c = o->choices; *c && n > 0 && (unsigned long)n < len; c++)
+		n += snprintf(why + n, len - n, " %s", *c);
+	return -EINVAL;
+}
+
+static int cfg_parse_int(const struct cfg_option *o, const char *val,
+			 int *dst, char *why, unsigned long len)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(val, &end, 10);
+	if (errno || end == val || *end) {
+		snprintf(why, len, "'%s' is not an integer", val);
+		return -EINVAL;
+	}
+	if (v < o->min || v > o->max) {
+		snprintf(why, len, "%lld is out of range [%lld, %lld]", v,
+			 o->min, o->max);
+		return -EINVAL;
+	}
+	*dst = (int)v;
+	return 0;
+}
+
+static int cfg_parse_size(const struct cfg_option *o, const char *val,
+			  struct bb_size *dst, char *why, unsigned long len)
+{
+	const char *reason = NULL;
+	char a[32], b[32];
+
+	if (unit_parse_size(val, o->type == CFG_RSIZE, dst, &reason)) {
+		snprintf(why, len, "'%s': %s", val, reason);
+		return -EINVAL;
+	}
+	if (dst->den == 0 &&
+	    (dst->bytes < (uint64_t)o->min || dst->bytes > (uint64_t)o->max)) {
+		snprintf(why, len, "'%s' is out of range [%s, %s]", val,
+			 unit_fmt_size(o->min, a, sizeof(a)),
+			 unit_fmt_size(o->max, b, sizeof(b)));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cfg_parse_value(const struct cfg_option *o, const char *val,
+			   struct bb_config *cfg, char *why, unsigned long len)
+{
+	char *field = (char *)cfg + o->offset;
+	const char *reason = NULL;
+	uint64_t ms;
+
+	switch (o->type) {
+	case CFG_INT:
+		return cfg_parse_int(o, val, (int *)field, why, len);
+	case CFG_SIZE:
+	case CFG_RSIZE:
+		return cfg_parse_size(o, val, (struct bb_size *)field, why,
+				      len);
+	case CFG_ENUM:
+		return cfg_parse_enum(o, val, field, why, len);
+	case CFG_STR:
+		if (strlen(val) >= o->size) {
+			snprintf(why, len, "longer than %lu characters",
+				 o->size - 1);
+			return -EINVAL;
+		}
+		snprintf(field, o->size, "%s", val);
+		return 0;
+	case CFG_DURATION:
+		if (unit_parse_duration_ms(val, &ms, &reason)) {
+			snprintf(why, len, "'%s': %s", val, reason);
+			return -EINVAL;
+		}
+		if (ms < (uint64_t)o->min || ms > (uint64_t)o->max) {
+			snprintf(why, len, "'%s' is out of range [%llds, %llds]",
+				 val, o->min / 1000, o->max / 1000);
+			return -EINVAL;
+		}
+		*(uint64_t *)field = ms;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void cfg_defaults(struct bb_config *cfg)
+{
+	const struct cfg_option *o;
+	char why[256];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (o = cfg_options; o->name; o++)
+		if (cfg_parse_value(o, o->def, cfg, why, sizeof(why)))
+			abort();	/* a bad default is a programming error */
+	cfg->nrows = 1;
+}
+
+int cfg_set(struct bb_config *cfg, const char *key, const char *val,
+	    char *err, unsigned long len)
+{
+	const struct cfg_option *o = cfg_find(key);
+	char why[512];
+
+	if (!o) {
+		snprintf(err, len, "unknown key '%s' (see balloonbench list)",
+			 key);
+		return -EINVAL;
+	}
+	if (cfg_parse_value(o, val, cfg, why, sizeof(why))) {
+		snprintf(err, len, "key '%s': %s", key, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A JSON scalar as the string the option parsers take. */
+static int cfg_json_text(const struct cfg_option *o, json_t *v, char *buf,
+			 unsigned long len, char *why, unsigned long wlen)
+{
+	int numeric = o->type == CFG_INT || o->type == CFG_SIZE ||
+		      o->type == CFG_RSIZE || o->type == CFG_DURATION;
+
+	if (json_is_string(v)) {
+		if (o->type == CFG_INT) {
+			snprintf(why, wlen, "expected an integer, got a string");
+			return -EINVAL;
+		}
+		snprintf(buf, len, "%s", json_string_value(v));
+		return 0;
+	}
+	if (json_is_integer(v) && numeric) {
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+		return 0;
+	}
+	if (json_is_real(v) && o->type == CFG_DURATION) {
+		snprintf(buf, len, "%g", json_real_value(v));
+		return 0;
+	}
+	snprintf(why, wlen, "expected %s",
+		 o->type == CFG_INT ? "an integer" :
+		 numeric ? "a number or a string with a unit" : "a string");
+	return -EINVAL;
+}
+
+static int cfg_load_matrix(json_t *m, struct bb_config *cfg, char *err,
+			   unsigned long len)
+{
+	const struct cfg_option *o;
+	struct bb_config scratch;
+	const char *key;
+	json_t *vals, *v;
+	char buf[CFG_STR_LEN], why[512];
+	size_t i, j;
+
+	if (!json_is_object(m) || json_object_size(m) != 1) {
+		snprintf(err, len, "key 'matrix': expected an object with one "
+			 "key, e.g. {\"mode\": [\"stock\", \"chunk\"]}");
+		return -EINVAL;
+	}
+	key = json_object_iter_key(json_object_iter(m));
+	vals = json_object_get(m, key);
+	o = cfg_find(key);
+	if (!o || !o->matrix) {
+		snprintf(err, len, "key 'matrix.%s': not a key a matrix can "
+			 "vary (see balloonbench list)", key);
+		return -EINVAL;
+	}
+	if (!json_is_array(vals) || json_array_size(vals) == 0 ||
+	    json_array_size(vals) > CFG_MAX_ROWS) {
+		snprintf(err, len, "key 'matrix.%s': expected an array of 1 "
+			 "to %d values", key, CFG_MAX_ROWS);
+		return -EINVAL;
+	}
+	json_array_foreach(vals, i, v) {
+		scratch = *cfg;
+		if (cfg_json_text(o, v, buf, sizeof(buf), why, sizeof(why)) ||
+		    cfg_parse_value(o, buf, &scratch, why, sizeof(why))) {
+			snprintf(err, len, "key 'matrix.%s[%zu]': %s", key, i,
+				 why);
+			return -EINVAL;
+		}
+		if (strlen(buf) >= sizeof(cfg->rows[0])) {
+			snprintf(err, len, "key 'matrix.%s[%zu]': value too "
+				 "long for a row name", key, i);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->rows[j], buf)) {
+				snprintf(err, len, "key 'matrix.%s[%zu]': '%s' "
+					 "appears twice", key, i, buf);
+				return -EINVAL;
+			}
+		memcpy(cfg->rows[i], buf, strlen(buf) + 1);
+	}
+	snprintf(cfg->matrix_key, sizeof(cfg->matrix_key), "%s", key);
+	cfg->nrows = (int)json_array_size(vals);
+	return 0;
+}
+
+static int cfg_load_json(json_t *root, struct bb_config *cfg, char *err,
+			 unsigned long len)
+{
+	const struct cfg_option *o;
+	const char *key;
+	json_t *v;
+	char buf[CFG_STR_LEN], why[512];
+
+	if (!json_is_object(root)) {
+		snprintf(err, len, "the top level must be a JSON object");
+		return -EINVAL;
+	}
+	json_object_foreach(root, key, v) {
+		if (!strcmp(key, "matrix")) {
+			if (cfg_load_matrix(v, cfg, err, len))
+				return -EINVAL;
+			continue;
+		}
+		if (!strcmp(key, "comment"))
+			continue;	/* free text for humans */
+		o = cfg_find(key);
+		if (!o) {
+			snprintf(err, len, "key '%s': unknown key (see "
+				 "balloonbench list)", key);
+			return -EINVAL;
+		}
+		if (cfg_json_text(o, v, buf, sizeof(buf), why, sizeof(why)) ||
+		    cfg_parse_value(o, buf, cfg, why, sizeof(why))) {
+			snprintf(err, len, "key '%s': %s", key, why);
+			return -EINVAL;
+		}
+	}
+	return cfg_validate(cfg, err, len);
+}
+
+static void cfg_prefix_error(const char *origin, char *err, unsigned long len)
+{
+	char tmp[1024];
+
+	snprintf(tmp, sizeof(tmp), "%s: %s", origin, err);
+	snprintf(err, len, "%s", tmp);
+}
+
+int cfg_load_string(const char *json, const char *origin,
+		    struct bb_config *cfg, char *err, unsigned long len)
+{
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	cfg_defaults(cfg);
+	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(err, len, "%s:%d:%d: invalid JSON: %s", origin,
+			 jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	rc = cfg_load_json(root, cfg, err, len);
+	json_decref(root);
+	if (rc)
+		cfg_prefix_error(origin, err, len);
+	return rc;
+}
+
+int cfg_load_file(const char *path, struct bb_config *cfg, char *err,
+		  unsigned long len)
+{
+	const char *base = strrchr(path, '/');
+	char *text = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int rc;
+
+	f = fopen(path, "r");
+	if (!f) {
+		rc = -errno;
+		snprintf(err, len, "%s: cannot open: %s", path, strerror(errno));
+		return rc;
+	}
+	rc = getdelim(&text, &cap, '\0', f) < 0 ? -EIO : 0;
+	fclose(f);
+	if (rc) {
+		free(text);
+		snprintf(err, len, "%s: cannot read", path);
+		return rc;
+	}
+	rc = cfg_load_string(text, path, cfg, err, len);
+	free(text);
+	if (!rc && !cfg->name[0]) {
+		snprintf(cfg->name, sizeof(cfg->name), "%s", base ? base + 1 : path);
+		cfg->name[strcspn(cfg->name, ".")] = '\0';
+	}
+	return rc;
+}
+
+int cfg_validate(const struct bb_config *cfg, char *err, unsigned long len)
+{
+	uint64_t ram = cfg->memory.bytes;
+	char a[32], b[32];
+
+	if (unit_size_bytes(&cfg->inflate, ram) >= ram) {
+		snprintf(err, len, "key 'inflate': %s is not below the guest's "
+			 "memory (%s)",
+			 unit_fmt_size(unit_size_bytes(&cfg->inflate, ram), a,
+				       sizeof(a)),
+			 unit_fmt_size(ram, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if (unit_size_bytes(&cfg->touch, ram) > ram) {
+		snprintf(err, len, "key 'touch': larger than the guest's "
+			 "memory (%s)", unit_fmt_size(ram, b, sizeof(b)));
+		return -EINVAL;
+	}
+	if (!strcmp(cfg->scenario, "inflate") && cfg->vms != 1) {
+		snprintf(err, len, "key 'vms': the inflate scenario runs one "
+			 "VM per row");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cfg_apply_row(struct bb_config *cfg, int row)
+{
+	char err[512];
+
+	if (!cfg->matrix_key[0])
+		return 0;
+	return cfg_set(cfg, cfg->matrix_key, cfg->rows[row], err, sizeof(err));
+}
+
+static const char *cfg_type_name(enum cfg_type t)
+{
+	static const char *const names[] = {
+		[CFG_INT] = "int", [CFG_SIZE] = "size", [CFG_RSIZE] = "size|frac",
+		[CFG_STR] = "string", [CFG_ENUM] = "enum",
+		[CFG_DURATION] = "duration",
+	};
+	return names[t];
+}
+
+void cfg_print_options(void)
+{
+	const struct cfg_option *o;
+	const char *const *c;
+
+	printf("%-20s %-10s %-10s %-6s %s\n", "KEY", "TYPE", "DEFAULT", "UNIT",
+	       "HELP");
+	for (o = cfg_options; o->name; o++) {
+		printf("%-20s %-10s %-10s %-6s %s", o->name,
+		       cfg_type_name(o->type), o->def[0] ? o->def : "\"\"",
+		       o->unit ? o->unit : "-", o->help);
+		if (o->choices) {
+			printf(" (");
+			for (c = o->choices; *c; c++)
+				printf("%s%s", c == o->choices ? "" : "|", *c);
+			printf(")");
+		}
+		printf("%s\n", o->matrix ? " [matrix]" : "");
+	}
+	printf("%-20s %-10s %-10s %-6s %s\n", "matrix", "object", "none", "-",
+	       "{\"KEY\": [v1, v2, ...]}: one report row per value of KEY");
+}
+
+json_t *cfg_to_json(const struct bb_config *cfg)
+{
+	const struct cfg_option *o;
+	const char *field;
+	json_t *obj = json_object(), *rows;
+	int i;
+
+	for (o = cfg_options; o->name; o++) {
+		field = (const char *)cfg + o->offset;
+		switch (o->type) {
+		case CFG_INT:
+			json_object_set_new(obj, o->name,
+					    json_integer(*(const int *)field));
+			break;
+		case CFG_SIZE:
+		case CFG_RSIZE:
+			json_object_set_new(obj, o->name, json_integer(
+				unit_size_bytes((const struct bb_size *)field,
+						cfg->memory.bytes)));
+			break;
+		case CFG_DURATION:
+			json_object_set_new(obj, o->name, json_integer(
+				*(const uint64_t *)field));
+			break;
+		default:
+			json_object_set_new(obj, o->name, json_string(field));
+		}
+	}
+	if (cfg->matrix_key[0]) {
+		rows = json_array();
+		for (i = 0; i < cfg->nrows; i++)
+			json_array_append_new(rows, json_string(cfg->rows[i]));
+		json_object_set_new(obj, "matrix", json_pack("{s:o}",
+				    cfg->matrix_key, rows));
+	}
+	return obj;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BB_CONFIG_H
+#define BB_CONFIG_H
+
+#include <stdint.h>
+
+#include "units.h"
+
+#define CFG_MAX_ROWS 32
+#define CFG_STR_LEN 256
+
+/* One scenario, fully resolved: every key of the option table has a value. */
+struct bb_config {
+	char scenario[32];		/* boot | inflate */
+	char name[64];			/* report name; defaults to the file's */
+	int vms;			/* VMs in the fleet */
+	struct bb_size memory;		/* guest RAM, bytes */
+	int vcpus;			/* vCPUs per VM */
+	char accel[8];			/* auto | tcg | kvm */
+	char backend[16];		/* qemu | libvirt */
+	char driver[16];		/* stock | vballoon | none */
+	char modparams[CFG_STR_LEN];	/* module parameters, "k=v k2=v2" */
+	char qemu[16];			/* patched | stock */
+	char device[CFG_STR_LEN];	/* extra virtio-balloon props, "a=on,b=off" */
+	struct bb_size tb_size;		/* TCG translation cache per VM, bytes */
+	uint64_t boot_timeout_ms;	/* until every agent answers, ms */
+	int max_parallel_boots;		/* QEMUs starting at once; 0 = CPUs */
+	char output_dir[CFG_STR_LEN];	/* reports go to DIR/<name>/<stamp> */
+	char mode[32];			/* inflate row: transfer mode preset */
+	struct bb_size touch;		/* touched then freed before inflate */
+	struct bb_size inflate;		/* balloon size to reach, bytes */
+	int repetitions;		/* samples per row */
+	uint64_t step_timeout_ms;	/* inflate or deflate to its target, ms */
+	char matrix_key[32];		/* knob varied across rows; "" = none */
+	int nrows;			/* values of matrix_key (1 if none) */
+	char rows[CFG_MAX_ROWS][32];	/* the values, as written */
+};
+
+enum cfg_type {
+	CFG_INT,
+	CFG_SIZE,	/* absolute size with unit */
+	CFG_RSIZE,	/* size or fraction of guest RAM */
+	CFG_STR,
+	CFG_ENUM,
+	CFG_DURATION,
+};
+
+/* One scenario key: drives parsing, `balloonbench list` and the report. */
+struct cfg_option {
+	const char *name;	/* JSON key */
+	enum cfg_type type;	/* how the value is parsed */
+	unsigned long offset;	/* offsetof(struct bb_config, field) */
+	unsigned long size;	/* sizeof the field (strings) */
+	const char *def;	/* default, as it would be written */
+	const char *unit;	/* unit shown in help */
+	long long min, max;	/* bounds: ints, or bytes for sizes */
+	const char *const *choices; /* CFG_ENUM values, NULL-terminated */
+	int matrix;		/* may be the knob of a matrix */
+	const char *help;	/* one line */
+};
+
+extern const struct cfg_option cfg_options[];
+
+/* Fill every field with its default. */
+void cfg_defaults(struct bb_config *cfg);
+
+/*
+ * Parse and validate a scenario file.  On error, err (len bytes) holds
+ * "FILE: key PATH: REASON" and the return is -EINVAL (or -ENOENT).
+ */
+int cfg_load_file(const char *path, struct bb_config *cfg, char *err,
+		  unsigned long len);
+
+/* Same, from a JSON string (for tests); origin names it in errors. */
+int cfg_load_string(const char *json, const char *origin,
+		    struct bb_config *cfg, char *err, unsigned long len);
+
+/* Set one key from a string, as from the command line ("memory", "1G"). */
+int cfg_set(struct bb_config *cfg, const char *key, const char *val,
+	    char *err, unsigned long len);
+
+/* Checks across keys (inflate below memory...); same error contract. */
+int cfg_validate(const struct bb_config *cfg, char *err, unsigned long len);
+
+/* Apply matrix row i: sets matrix_key to rows[i]. */
+int cfg_apply_row(struct bb_config *cfg, int row);
+
+/* Print the option table: name, type, default, unit, help. */
+void cfg_print_options(void);
+
+/* The resolved configuration as a JSON object (jansson json_t *). */
+struct json_t;
+struct json_t *cfg_to_json(const struct bb_config *cfg);
+
+#endif

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Newline-framed JSON over unix sockets, shared by qmp.c and agent.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "jconn.h"
+#include "log.h"
+
+/* Largest message we accept: query-balloon and guest-exec output fit. */
+#define JCONN_MAX_MSG (16u << 20)
+
+void jconn_init(struct jconn *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+int jconn_connect(struct jconn *c, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	jconn_close(c);
+	c->fd = fd;
+	c->path = path;
+	return 0;
+}
+
+void jconn_close(struct jconn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	c->fd = -1;
+	c->buf = NULL;
+	c->len = c->cap = 0;
+}
+
+int jconn_send(struct jconn *c, json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	size_t len, off = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	text[len++] = '\n';	/* replaces the NUL; we send len bytes */
+	while (off < len) {
+		n = send(c->fd, text + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+
+			if (poll(&p, 1, 5000) <= 0) {
+				rc = -ETIMEDOUT;
+				break;
+			}
+			continue;
+		}
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(text);
+	return rc;
+}
+
+int jconn_feed(struct jconn *c, const char *data, size_t len)
+{
+	size_t i;
+
+	if (c->len + len > JCONN_MAX_MSG)
+		return -EMSGSIZE;
+	if (c->len + len + 1 > c->cap) {
+		size_t cap = (c->len + len + 1) * 2;
+		char *nb = realloc(c->buf, cap);
+
+		if (!nb)
+			return -ENOMEM;
+		c->buf = nb;
+		c->cap = cap;
+	}
+	for (i = 0; i < len; i++)
+		if ((unsigned char)data[i] != 0xff)
+			c->buf[c->len++] = data[i];
+	return 0;
+}
+
+int jconn_fill(struct jconn *c)
+{
+	char tmp[65536];
+	ssize_t n;
+	int rc;
+
+	if (c->fd < 0)
+		return -EPIPE;
+	n = read(c->fd, tmp, sizeof(tmp));
+	if (n == 0)
+		return -EPIPE;
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? -EAGAIN : -errno;
+	rc = jconn_feed(c, tmp, (size_t)n);
+	return rc ? rc : (int)n;
+}
+
+json_t *jconn_next(struct jconn *c)
+{
+	char *nl;
+	size_t line;
+	json_t *msg;
+	json_error_t err;
+
+	while (c->len && (nl = memchr(c->buf, '\n', c->len))) {
+		line = (size_t)(nl - c->buf) + 1;
+		msg = json_loadb(c->buf, line, 0, &err);
+		memmove(c->buf, c->buf + line, c->len - line);
+		c->len -= line;
+		if (msg && json_is_object(msg))
+			return msg;
+		if (msg)
+			json_decref(msg);
+		else if (line > 2)
+			bb_debug("%s: skipping unparsable line: %s",
+				 c->path ? c->path : "?", err.text);
+	}
+	return NULL;
+}
+
+int jconn_wait(struct jconn *c, int timeout_ms)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	int rc;
+
+	if (c->fd < 0)
+		return -EPIPE;
+	rc = poll(&p, 1, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -errno;
+	return rc > 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BB_JCONN_H
+#define BB_JCONN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/*
+ * A unix-socket connection that carries newline-separated JSON objects, as
+ * QMP and the guest agent both do.  Input is buffered until a full line is
+ * there; 0xFF bytes (the agent's resynchronisation marker) are dropped.
+ */
+struct jconn {
+	int fd;			/* socket, non-blocking; -1 when closed */
+	char *buf;		/* received bytes not yet parsed */
+	size_t len;		/* bytes in buf */
+	size_t cap;		/* allocated size of buf */
+	const char *path;	/* socket path, for messages */
+};
+
+void jconn_init(struct jconn *c);
+/* Connect to a unix socket; -errno on failure (ENOENT, ECONNREFUSED...). */
+int jconn_connect(struct jconn *c, const char *path);
+void jconn_close(struct jconn *c);
+/* Send one object followed by a newline; -errno on failure. */
+int jconn_send(struct jconn *c, json_t *msg);
+/* Read what is available: >0 bytes, -EAGAIN nothing, -EPIPE on EOF. */
+int jconn_fill(struct jconn *c);
+/* Append raw bytes (tests feed the parser this way). */
+int jconn_feed(struct jconn *c, const char *data, size_t len);
+/* Next complete message or NULL; lines that are not JSON are skipped. */
+json_t *jconn_next(struct jconn *c);
+/* Wait up to timeout_ms for the fd to be readable: 1, 0 on timeout, -errno. */
+int jconn_wait(struct jconn *c, int timeout_ms);
+
+#endif

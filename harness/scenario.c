@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/* What every scenario shares: paths of the built artefacts, VM specs. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scenario.h"
+
+#define STOCK_QEMU "/usr/bin/qemu-system-x86_64"
+
+const char *bb_top(void)
+{
+	static char top[PATH_MAX];
+	char exe[PATH_MAX];
+	const char *env = getenv("BALLOONBENCH_TOP");
+	ssize_t n;
+
+	if (top[0])
+		return top;
+	if (env && *env) {
+		snprintf(top, sizeof(top), "%s", env);
+		return top;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0) {
+		snprintf(top, sizeof(top), ".");
+		return top;
+	}
+	exe[n] = '\0';
+	/* build/bin/balloonbench -> top */
+	snprintf(top, sizeof(top), "%s", dirname(dirname(dirname(exe))));
+	return top;
+}
+
+static const char *scn_qemu_bin(const struct bb_config *cfg, char *buf,
+				unsigned long len)
+{
+	if (!strcmp(cfg->qemu, "stock"))
+		return STOCK_QEMU;
+	snprintf(buf, len, "%s/build/qemu/bin/qemu-system-x86_64", bb_top());
+	return buf;
+}
+
+int scn_check_built(const struct bb_config *cfg, char *err, unsigned long len)
+{
+	char qemu[PATH_MAX], path[PATH_MAX];
+
+	if (access(scn_qemu_bin(cfg, qemu, sizeof(qemu)), X_OK)) {
+		snprintf(err, len, "QEMU not found at %s (%s)", qemu,
+			 strcmp(cfg->qemu, "stock") ? "run make" :
+			 "install qemu-system-x86");
+		return -ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s/build/guest/vmlinuz", bb_top());
+	if (access(path, R_OK)) {
+		snprintf(err, len, "guest kernel not found at %s (run make)",
+			 path);
+		return -ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s/build/guest/initramfs.cpio.gz",
+		 bb_top());
+	if (access(path, R_OK)) {
+		snprintf(err, len, "guest image not found at %s (run make)",
+			 path);
+		return -ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s/guest-driver/vballoon.ko", bb_top());
+	if (!strcmp(cfg->driver, "vballoon") && access(path, R_OK)) {
+		snprintf(err, len, "driver 'vballoon' is not built (%s missing;"
+			 " run make)", path);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int scn_fill_spec(const struct bb_config *cfg, const char *accel,
+		  struct vm_spec *spec, char *err, unsigned long len)
+{
+	char qemu[PATH_MAX];
+
+	if (strlen(bb_top()) > 200) {
+		snprintf(err, len, "source tree path too long: %s", bb_top());
+		return -ENAMETOOLONG;
+	}
+	snprintf(spec->qemu_bin, sizeof(spec->qemu_bin), "%s",
+		 scn_qemu_bin(cfg, qemu, sizeof(qemu)));
+	snprintf(spec->kernel, sizeof(spec->kernel), "%s/build/guest/vmlinuz",
+		 bb_top());
+	snprintf(spec->initrd, sizeof(spec->initrd),
+		 "%s/build/guest/initramfs.cpio.gz", bb_top());
+	snprintf(spec->accel, sizeof(spec->accel), "%s", accel);
+	snprintf(spec->driver, sizeof(spec->driver), "%s", cfg->driver);
+	snprintf(spec->modparams, sizeof(spec->modparams), "%s",
+		 cfg->modparams);
+	snprintf(spec->device, sizeof(spec->device), "%s", cfg->device);
+	spec->memory_bytes = cfg->memory.bytes;
+	spec->vcpus = cfg->vcpus;
+	spec->tb_size_bytes = cfg->tb_size.bytes;
+	return 0;
+}
+
+const struct backend_ops *scn_backend(const struct bb_config *cfg, char *err,
+				      unsigned long len)
+{
+	if (!strcmp(cfg->backend, "qemu"))
+		return &backend_qemu;
+	snprintf(err, len, "key 'backend': '%s' is not available in this "
+		 "build", cfg->backend);
+	return NULL;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BB_SCENARIO_H
+#define BB_SCENARIO_H
+
+#include "backend.h"
+#include "config.h"
+
+/* Exit codes of balloonbench. */
+#define BB_EXIT_OK 0
+#define BB_EXIT_FAIL 1		/* the run failed (a VM died, a timeout) */
+#define BB_EXIT_USAGE 2		/* bad command line or scenario: nothing ran */
+#define BB_EXIT_INTR 130	/* interrupted by a signal */
+
+/* A scenario: one file, one table entry in scenarios[] (main.c). */
+struct scenario_ops {
+	const char *name;	/* value of the "scenario" key */
+	const char *help;	/* one line for `balloonbench list` */
+	/* Checks that need the machine (files built, modes offered): exit 2. */
+	int (*check)(const struct bb_config *cfg, char *err, unsigned long len);
+	/* Run it; returns a BB_EXIT_* code. */
+	int (*run)(struct bb_config *cfg);
+};
+
+extern const struct scenario_ops scenario_boot;
+extern const struct scenario_ops scenario_inflate;
+
+/* The source tree (parent of build/), found from the executable. */
+const char *bb_top(void);
+
+/*
+ * A VM spec from the scenario: emulator, kernel and image paths, memory,
+ * driver, device properties; accel must already be resolved.
+ */
+int scn_fill_spec(const struct bb_config *cfg, const char *accel,
+		  struct vm_spec *spec, char *err, unsigned long len);
+
+/* Are the files the scenario needs built?  Names what is missing. */
+int scn_check_built(const struct bb_config *cfg, char *err, unsigned long len);
+
+/* The backend named by cfg->backend. */
+const struct backend_ops *scn_backend(const struct bb_config *cfg, char *err,
+				      unsigned long len);
+
+#endif

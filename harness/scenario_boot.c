@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * boot: start a fleet, check every guest through its agent (ping and
+ * MemTotal), print a table of boot time, MemTotal and host RSS, and shut
+ * everything down.  The smoke test of the whole stack.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "scenario.h"
+#include "vm.h"
+
+/* Guest commands are quick; a loaded TCG host can still take seconds. */
+#define BOOT_AGENT_TIMEOUT_MS 60000
+
+struct boot_row {
+	double boot_s;		/* start to agent answering, s */
+	uint64_t memtotal;	/* guest MemTotal, bytes */
+	uint64_t rss;		/* QEMU resident set, bytes */
+};
+
+static int boot_check_guest(struct vm *vm, struct boot_row *row)
+{
+	char err[512];
+	json_t *info;
+	int rc;
+
+	rc = agent_call(&vm->agent, "guest-ping", NULL, NULL,
+			BOOT_AGENT_TIMEOUT_MS, err, sizeof(err));
+	if (rc) {
+		bb_err("%s: %s", vm->spec.name, err);
+		return rc;
+	}
+	info = agent_exec_json(&vm->agent, "bbload meminfo",
+			       BOOT_AGENT_TIMEOUT_MS, err, sizeof(err));
+	if (!info) {
+		bb_err("%s: %s", vm->spec.name, err);
+		return -EIO;
+	}
+	row->memtotal = json_integer_value(json_object_get(info,
+							 "meminfo_MemTotal"));
+	json_decref(info);
+	row->boot_s = (vm->t_ready_ms - vm->t_start_ms) / 1000;
+	if (vm_rss_bytes(vm, &row->rss))
+		row->rss = 0;
+	return 0;
+}
+
+static void boot_print(const struct fleet *f, const struct boot_row *rows,
+		       const char *accel, double all_ready_s)
+{
+	uint64_t rss_sum = 0, rss_max = 0;
+	char a[32], b[32];
+	int i;
+
+	printf("%-6s %8s %10s %10s\n", "VM", "BOOT_S", "MEMTOTAL", "HOST_RSS");
+	for (i = 0; i < f->n; i++) {
+		printf("%-6s %8.2f %10s %10s\n", f->vms[i].spec.name,
+		       rows[i].boot_s,
+		       unit_fmt_size(rows[i].memtotal, a, sizeof(a)),
+		       unit_fmt_size(rows[i].rss, b, sizeof(b)));
+		rss_sum += rows[i].rss;
+		if (rows[i].rss > rss_max)
+			rss_max = rows[i].rss;
+	}
+	printf("accelerator: %s; %d VMs ready in %.1f s; host RSS per idle "
+	       "VM: mean %s, max %s\n", accel, f->n, all_ready_s,
+	       unit_fmt_size(rss_sum / (uint64_t)f->n, a, sizeof(a)),
+	       unit_fmt_size(rss_max, b, sizeof(b)));
+}
+
+static int boot_run(struct bb_config *cfg)
+{
+	const struct backend_ops *ops;
+	struct boot_row *rows = NULL;
+	struct vm_spec tmpl = { 0 };
+	struct fleet f = { 0 };
+	char err[1024], accel[8];
+	double t0;
+	int i, rc = BB_EXIT_FAIL;
+
+	ops = scn_backend(cfg, err, sizeof(err));
+	if (!ops || scn_fill_spec(cfg, "tcg", &tmpl, err, sizeof(err)) ||
+	    vm_resolve_accel(cfg->accel, &tmpl, accel, sizeof(accel), err,
+			     sizeof(err))) {
+		bb_err("%s", err);
+		return BB_EXIT_FAIL;
+	}
+	if (fleet_init(&f, cfg->vms, ops)) {
+		bb_err("cannot create a run directory: %s", strerror(errno));
+		return BB_EXIT_FAIL;
+	}
+	for (i = 0; i < f.n; i++)
+		scn_fill_spec(cfg, accel, &f.vms[i].spec, err, sizeof(err));
+	bb_info("booting %d VM%s (%s, %s each, driver %s)", f.n,
+		f.n == 1 ? "" : "s", accel,
+		unit_fmt_size(cfg->memory.bytes, err, sizeof(err)), cfg->driver);
+	t0 = bb_now_ms();
+	if (fleet_boot(&f, cfg->max_parallel_boots, cfg->boot_timeout_ms, err,
+		       sizeof(err))) {
+		bb_err("%s", err);
+		goto out;
+	}
+	rows = calloc((size_t)f.n, sizeof(*rows));
+	for (i = 0; rows && i < f.n; i++)
+		if (boot_check_guest(&f.vms[i], &rows[i]))
+			goto out;
+	if (!rows || fleet_check(&f))
+		goto out;
+	boot_print(&f, rows, accel, (bb_now_ms() - t0) / 1000);
+	rc = BB_EXIT_OK;
+out:
+	fleet_destroy(&f);
+	free(rows);
+	return bb_interrupted ? BB_EXIT_INTR : rc;
+}
+
+const struct scenario_ops scenario_boot = {
+	.name = "boot",
+	.help = "boot a fleet, check every guest agent, print boot times and RSS",
+	.check = scn_check_built,
+	.run = boot_run,
+};

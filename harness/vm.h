@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef BB_VM_H
+#define BB_VM_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "backend.h"
+#include "qmp.h"
+
+enum vm_state {
+	VM_PENDING,	/* not started */
+	VM_BOOTING,	/* emulator running, agent not answering yet */
+	VM_READY,	/* agent answered */
+	VM_DEAD,	/* exited on its own: a failure */
+	VM_STOPPED,	/* shut down by us */
+};
+
+struct vm {
+	struct vm_spec spec;		/* what to run */
+	const struct backend_ops *ops;	/* how to run it */
+	struct qmp qmp;			/* monitor connection */
+	struct agent agent;		/* guest agent connection */
+	pid_t pid;			/* emulator process, 0 if none */
+	enum vm_state state;		/* see above */
+	double t_start_ms;		/* boot started, monotonic ms */
+	double t_ready_ms;		/* agent answered, monotonic ms */
+	int exit_status;		/* wait status once VM_DEAD */
+	uint64_t balloon_actual;	/* last BALLOON_CHANGE "actual", bytes */
+	unsigned balloon_events;	/* BALLOON_CHANGE events seen */
+	int shutdown_seen;		/* SHUTDOWN event seen */
+};
+
+struct fleet {
+	int n;				/* VMs */
+	struct vm *vms;			/* n of them */
+	char rundir[128];		/* this run's temporary directory */
+};
+
+/* Set by SIGINT/SIGTERM; every wait loop checks it. */
+extern volatile sig_atomic_t bb_interrupted;
+
+/* Install signal handlers that stop the run cleanly. */
+void vm_install_signals(void);
+
+/* Create the run directory and n VMs with default names; -errno. */
+int fleet_init(struct fleet *f, int n, const struct backend_ops *ops);
+
+/* Boot every VM, at most max_parallel at once, until all agents answer. */
+int fleet_boot(struct fleet *f, int max_parallel, uint64_t timeout_ms,
+	       char *err, unsigned long len);
+
+/* Shut every VM down, kill stragglers, remove the run directory. */
+void fleet_destroy(struct fleet *f);
+
+/* Look for VMs that died; report each one.  Returns how many died. */
+int fleet_check(struct fleet *f);
+
+/* Wait up to timeout_ms for any monitor or agent traffic (events). */
+int fleet_poll(struct fleet *f, int timeout_ms);
+
+/* Host view of one VM. */
+int vm_rss_bytes(const struct vm *vm, uint64_t *bytes);
+int vm_cpu_ms(const struct vm *vm, double *ms);
+
+/* Print the tail of a VM's serial log to stderr. */
+void vm_report_death(const struct vm *vm);
+
+/* Resolve accel "auto" by a real boot under KVM; "tcg"/"kvm" pass. */
+int vm_resolve_accel(const char *want, struct vm_spec *tmpl, char *out,
+		     unsigned long len, char *err, unsigned long elen);
+
+#endif
