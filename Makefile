@@ -1,0 +1,49 @@
+# balloonbench: the top level only recurses and calls scripts.
+#   make         build everything (QEMU, guest kernel, driver, image, harness)
+#   make check   build everything and run all tests
+#   make bench   build everything and run the default benchmark
+TOP := $(CURDIR)
+export V WERROR
+
+all: harness image qemu
+
+deps:
+	@bash scripts/install-deps.sh
+
+qemu: deps
+	@bash host-device/build-qemu.sh
+
+guest-kernel: deps
+	@bash workloads/fetch-guest-kernel.sh
+
+driver: guest-kernel
+	@if [ -f guest-driver/Makefile ]; then \
+		$(MAKE) --no-print-directory -C guest-driver KDIR=$(TOP)/build/guest/kdir; \
+	else echo "guest-driver: not present yet; image has the stock driver only"; fi
+
+image: driver
+	@$(MAKE) --no-print-directory -C workloads
+
+harness: deps
+	@$(MAKE) --no-print-directory -C harness
+
+unit: harness
+	@$(MAKE) --no-print-directory -C tests/unit run
+
+check: all unit
+	@bash tests/run-integration.sh
+
+bench: all
+	build/bin/balloonbench run configs/inflate-quick.json
+
+clean:
+	-@$(MAKE) --no-print-directory -C harness clean
+	-@$(MAKE) --no-print-directory -C workloads clean
+	-@$(MAKE) --no-print-directory -C guest-driver clean KDIR=$(TOP)/build/guest/kdir
+	-@$(MAKE) --no-print-directory -C tests/unit clean
+
+# Everything under build/, QEMU and the guest kernel included.
+distclean: clean
+	rm -rf build
+
+.PHONY: all deps qemu guest-kernel driver image harness unit check bench clean distclean

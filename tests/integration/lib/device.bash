@@ -1,0 +1,203 @@
+# shellcheck shell=bash
+# Helpers for the host-device integration tests (tests/integration/30-device-*.t):
+# boot the patched QEMU with the balloonbench guest, talk QMP and the guest
+# agent over unix sockets with socat, and emit TAP.
+#
+# Source it, then: dev_boot MEM_MIB DEVICE_PROPS KERNEL_EXTRA; dev_qmp ...;
+# dev_guest 'shell command'; dev_stop.  Needs socat and jq.
+
+DEV_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+DEV_QEMU=${DEV_QEMU:-$DEV_TOP/build/qemu/bin/qemu-system-x86_64}
+DEV_KERNEL=${DEV_KERNEL:-$DEV_TOP/build/guest/vmlinuz}
+DEV_INITRD=${DEV_INITRD:-$DEV_TOP/build/guest/initramfs.cpio.gz}
+DEV_QEMU_ARGS=${DEV_QEMU_ARGS:-}
+DEV_DIR=""
+DEV_PID=""
+DEV_TAP_N=0
+DEV_TAP_FAILED=0
+
+# --- TAP ------------------------------------------------------------------
+
+tap_plan() { echo "1..$1"; }
+tap_ok() {
+	DEV_TAP_N=$((DEV_TAP_N + 1))
+	echo "ok $DEV_TAP_N - $1"
+}
+tap_not_ok() {
+	DEV_TAP_N=$((DEV_TAP_N + 1))
+	DEV_TAP_FAILED=1
+	echo "not ok $DEV_TAP_N - $1"
+}
+# tap_is GOT WANT NAME
+tap_is() {
+	if [[ $1 == "$2" ]]; then
+		tap_ok "$3"
+	else
+		tap_not_ok "$3"
+		echo "#   got: '$1'"
+		echo "#  want: '$2'"
+	fi
+}
+# tap_cmp A OP B NAME (numeric: -gt -ge -eq -lt ...)
+tap_cmp() {
+	if [[ $1 =~ ^[0-9]+$ && $3 =~ ^[0-9]+$ ]] && test "$1" "$2" "$3"; then
+		tap_ok "$4"
+	else
+		tap_not_ok "$4"
+		echo "#   expected $1 $2 $3"
+	fi
+}
+tap_diag() { printf '# %s\n' "$@"; }
+tap_skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+# Skip the whole file unless the pieces it needs exist.
+dev_require() {
+	local f
+	for f in "$DEV_QEMU" "$DEV_KERNEL" "$DEV_INITRD"; do
+		[[ -e $f ]] || tap_skip_all "missing $f (run make)"
+	done
+	command -v socat >/dev/null || tap_skip_all "socat not installed"
+	command -v jq >/dev/null || tap_skip_all "jq not installed"
+}
+
+# --- VM -------------------------------------------------------------------
+
+# dev_boot MEM_MIB DEVICE_PROPS KERNEL_EXTRA: boot a guest with a
+# virtio-balloon-pci id=balloon0 carrying DEVICE_PROPS (",k=v,..." or "").
+# Waits for the guest agent to answer; returns 1 on failure.
+dev_boot() {
+	local mem=$1 props=$2 extra=$3 i
+	DEV_DIR=$(mktemp -d /tmp/bb-dev.XXXXXX)
+	# shellcheck disable=SC2086
+	"$DEV_QEMU" $DEV_QEMU_ARGS -accel tcg -m "$mem" -smp 1 \
+		-nodefaults -no-user-config -display none \
+		-kernel "$DEV_KERNEL" -initrd "$DEV_INITRD" \
+		-append "console=ttyS0 panic=-1 $extra" -no-reboot \
+		-serial "file:$DEV_DIR/console.log" \
+		-qmp "unix:$DEV_DIR/qmp.sock,server=on,wait=off" \
+		-chardev "socket,id=qga0,path=$DEV_DIR/qga.sock,server=on,wait=off" \
+		-device virtio-serial-pci \
+		-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0 \
+		-device "virtio-balloon-pci,id=balloon0$props" \
+		>"$DEV_DIR/qemu.log" 2>&1 &
+	DEV_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		if grep -q "bb-init: ready" "$DEV_DIR/console.log" 2>/dev/null; then
+			break
+		fi
+		if ! kill -0 "$DEV_PID" 2>/dev/null; then
+			tap_diag "QEMU exited during boot:" "$(cat "$DEV_DIR/qemu.log")"
+			return 1
+		fi
+		sleep 0.5
+	done
+	grep -q "bb-init: ready" "$DEV_DIR/console.log" 2>/dev/null || return 1
+	# The agent starts just before "ready"; give it a moment to answer.
+	for ((i = 0; i < 40; i++)); do
+		dev_guest true >/dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+dev_alive() { [[ -n $DEV_PID ]] && kill -0 "$DEV_PID" 2>/dev/null; }
+
+dev_stop() {
+	if dev_alive; then
+		dev_qmp quit >/dev/null 2>&1 || true
+		for ((i = 0; i < 20; i++)); do
+			dev_alive || break
+			sleep 0.2
+		done
+		dev_alive && kill "$DEV_PID"
+		wait "$DEV_PID" 2>/dev/null || true
+	fi
+	DEV_PID=""
+	if [[ -n $DEV_DIR && -z ${DEV_KEEP:-} ]]; then
+		rm -rf "$DEV_DIR"
+	fi
+}
+
+# dev_qmp CMD [ARGS_JSON]: print the "return" value (compact JSON) of one
+# QMP command; the error object goes to stderr and the status is 1.
+dev_qmp() {
+	local cmd=$1 args=${2:-"{}"} out
+	out=$(printf '{"execute":"qmp_capabilities"}\n{"execute":"%s","arguments":%s,"id":"bb"}\n' \
+		"$cmd" "$args" |
+		socat -t 5 - "UNIX-CONNECT:$DEV_DIR/qmp.sock") || return 1
+	out=$(jq -c 'select(.id == "bb")' <<<"$out")
+	if jq -e 'has("return")' <<<"$out" >/dev/null 2>&1; then
+		jq -c '.return' <<<"$out"
+	else
+		echo "${out:-no reply}" >&2
+		return 1
+	fi
+}
+
+dev_stats() {
+	dev_qmp qom-get '{"path":"/machine/peripheral/balloon0","property":"stage-stats"}'
+}
+
+dev_stats_reset() {
+	dev_qmp qom-set '{"path":"/machine/peripheral/balloon0","property":"stage-stats-reset","value":true}'
+}
+
+# dev_qga JSON: one guest-agent command, prints its "return" value.
+dev_qga() {
+	local out
+	out=$(printf '{"execute":"guest-sync","arguments":{"id":4242}}\n%s\n' "$1" |
+		socat -t 10 - "UNIX-CONNECT:$DEV_DIR/qga.sock") || return 1
+	out=$(jq -c 'select(has("return") or has("error")) | select(.return != 4242)' <<<"$out" | tail -1)
+	if jq -e 'has("return")' <<<"$out" >/dev/null 2>&1; then
+		jq -c '.return' <<<"$out"
+	else
+		echo "${out:-no reply}" >&2
+		return 1
+	fi
+}
+
+# dev_guest 'CMD': run CMD with /bin/sh in the guest, print its stdout and
+# stderr, return its exit status.
+dev_guest() {
+	local args pid st i
+	args=$(jq -cn --arg c "$1" \
+		'{path: "/bin/sh", arg: ["-c", $c], "capture-output": true}')
+	pid=$(dev_qga "{\"execute\":\"guest-exec\",\"arguments\":$args}" | jq -r .pid) ||
+		return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	for ((i = 0; i < 600; i++)); do
+		st=$(dev_qga "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":$pid}}") ||
+			return 1
+		if [[ $(jq -r .exited <<<"$st") == true ]]; then
+			jq -r '."out-data" // empty' <<<"$st" | base64 -d
+			jq -r '."err-data" // empty' <<<"$st" | base64 -d
+			return "$(jq -r '.exitcode // 1' <<<"$st")"
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+# dev_balloon_to MIB: ask for a guest size and wait (up to TIMEOUT s,
+# default 120) until query-balloon reports it.  Prints the final actual.
+dev_balloon_to() {
+	local want=$(($1 * 1024 * 1024)) tmo=${2:-120} actual i
+	dev_qmp balloon "{\"value\":$want}" >/dev/null || return 1
+	for ((i = 0; i < tmo * 2; i++)); do
+		actual=$(dev_qmp query-balloon | jq -r .actual) || return 1
+		if [[ $actual == "$want" ]]; then
+			echo "$actual"
+			return 0
+		fi
+		sleep 0.5
+	done
+	echo "$actual"
+	return 1
+}
+
+# dev_stat PATH: one number out of the last stage-stats, e.g. .inflate.pages
+dev_stat() { jq -r "$1" <<<"$DEV_LAST_STATS"; }
+dev_snap() { DEV_LAST_STATS=$(dev_stats); }

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/* config.c: defaults, units, fractions, matrix, and every error path. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static char err[1024];
+
+static int load(const char *json, struct bb_config *cfg)
+{
+	err[0] = '\0';
+	return cfg_load_string(json, "t.json", cfg, err, sizeof(err));
+}
+
+/* Loading must fail and the message must contain every fragment. */
+static void expect_error(const char *json, const char *frag1,
+			 const char *frag2)
+{
+	struct bb_config cfg;
+
+	assert_int_not_equal(load(json, &cfg), 0);
+	if (!strstr(err, frag1) || (frag2 && !strstr(err, frag2)))
+		fail_msg("error '%s' lacks '%s' / '%s'", err, frag1,
+			 frag2 ? frag2 : "");
+	assert_non_null(strstr(err, "t.json"));
+}
+
+static void test_defaults(void **state)
+{
+	struct bb_config cfg;
+
+	(void)state;
+	assert_int_equal(load("{}", &cfg), 0);
+	assert_string_equal(cfg.scenario, "boot");
+	assert_int_equal(cfg.vms, 1);
+	assert_int_equal(cfg.memory.bytes, 1ULL << 30);
+	assert_string_equal(cfg.accel, "auto");
+	assert_string_equal(cfg.driver, "stock");
+	assert_int_equal(cfg.repetitions, 3);
+	assert_int_equal(cfg.boot_timeout_ms, 300000);
+	assert_int_equal(cfg.nrows, 1);
+	/* default inflate is 7/8 of guest RAM */
+	assert_int_equal(unit_size_bytes(&cfg.inflate, cfg.memory.bytes),
+			 7ULL << 27);
+}
+
+static void test_values(void **state)
+{
+	struct bb_config cfg;
+
+	(void)state;
+	assert_int_equal(load("{\"vms\": 8, \"memory\": \"512M\", "
+			      "\"accel\": \"tcg\", \"boot_timeout\": \"90s\", "
+			      "\"inflate\": \"1/2\", \"touch\": 268435456, "
+			      "\"driver\": \"vballoon\", \"comment\": \"x\"}",
+			      &cfg), 0);
+	assert_int_equal(cfg.vms, 8);
+	assert_int_equal(cfg.memory.bytes, 512ULL << 20);
+	assert_string_equal(cfg.accel, "tcg");
+	assert_int_equal(cfg.boot_timeout_ms, 90000);
+	assert_int_equal(unit_size_bytes(&cfg.inflate, cfg.memory.bytes),
+			 256ULL << 20);
+	assert_int_equal(cfg.touch.bytes, 256ULL << 20);
+}
+
+static void test_matrix(void **state)
+{
+	struct bb_config cfg;
+
+	(void)state;
+	assert_int_equal(load("{\"scenario\": \"inflate\", \"matrix\": "
+			      "{\"mode\": [\"stock\", \"chunk\", \"sg\"]}}",
+			      &cfg), 0);
+	assert_int_equal(cfg.nrows, 3);
+	assert_string_equal(cfg.matrix_key, "mode");
+	assert_string_equal(cfg.rows[1], "chunk");
+	assert_int_equal(cfg_apply_row(&cfg, 2), 0);
+	assert_string_equal(cfg.mode, "sg");
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	expect_error("{\"vms\": 0}", "'vms'", "out of range");
+	expect_error("{\"vms\": -3}", "'vms'", "out of range");
+	expect_error("{\"vms\": \"four\"}", "'vms'", "integer");
+	expect_error("{\"vms\": 2.5}", "'vms'", "integer");
+	expect_error("{\"memory\": \"-1G\"}", "'memory'", "negative");
+	expect_error("{\"memory\": \"12Q\"}", "'memory'", "unit");
+	expect_error("{\"memory\": \"1M\"}", "'memory'", "out of range");
+	expect_error("{\"memory\": \"1/2\"}", "'memory'", "fraction");
+	expect_error("{\"memory\": true}", "'memory'", "expected");
+	expect_error("{\"bogus\": 1}", "'bogus'", "unknown key");
+	expect_error("{\"accel\": \"hvf\"}", "'accel'", "not one of");
+	expect_error("{\"driver\": 3}", "'driver'", "string");
+	expect_error("{\"inflate\": \"2G\"}", "'inflate'", "not below");
+	expect_error("{\"touch\": \"2G\"}", "'touch'", "larger");
+	expect_error("{\"boot_timeout\": \"5h\"}", "'boot_timeout'", "unit");
+	expect_error("[1, 2]", "top level", NULL);
+	expect_error("{\"vms\": 1", "invalid JSON", NULL);
+	expect_error("{\"vms\": 1, \"vms\": 2}", "invalid JSON", NULL);
+	expect_error("{\"matrix\": []}", "'matrix'", "object");
+	expect_error("{\"matrix\": {\"vms\": []}}", "'matrix.vms'", "array");
+	expect_error("{\"matrix\": {\"name\": [\"a\"]}}", "'matrix.name'",
+		     "matrix can vary");
+	expect_error("{\"matrix\": {\"mode\": [\"chunk\", \"warp\"]}}",
+		     "'matrix.mode[1]'", "not one of");
+	expect_error("{\"matrix\": {\"mode\": [\"sg\", \"sg\"]}}",
+		     "'matrix.mode[1]'", "twice");
+	expect_error("{\"scenario\": \"inflate\", \"vms\": 2}", "'vms'",
+		     "one VM");
+}
+
+static void test_set(void **state)
+{
+	struct bb_config cfg;
+
+	(void)state;
+	cfg_defaults(&cfg);
+	assert_int_equal(cfg_set(&cfg, "vms", "35", err, sizeof(err)), 0);
+	assert_int_equal(cfg.vms, 35);
+	assert_int_not_equal(cfg_set(&cfg, "nope", "1", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "unknown key 'nope'"));
+	assert_int_not_equal(cfg_set(&cfg, "memory", "-5", err, sizeof(err)),
+			     0);
+	assert_non_null(strstr(err, "key 'memory'"));
+}
+
+static void test_missing_file(void **state)
+{
+	struct bb_config cfg;
+
+	(void)state;
+	assert_int_not_equal(cfg_load_file("/nonexistent/x.json", &cfg, err,
+					   sizeof(err)), 0);
+	assert_non_null(strstr(err, "/nonexistent/x.json"));
+	assert_non_null(strstr(err, "cannot open"));
+}
+
+static void test_every_default_parses(void **state)
+{
+	const struct cfg_option *o;
+	struct bb_config cfg;
+
+	(void)state;
+	cfg_defaults(&cfg);
+	for (o = cfg_options; o->name; o++)
+		assert_int_equal(cfg_set(&cfg, o->name, o->def, err,
+					 sizeof(err)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_matrix),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_every_default_parses),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
