@@ -493,3 +493,37 @@ json_t *cfg_to_json(const struct bb_config *cfg)
 	}
 	return obj;
 }
+
+int cfg_apply_args(struct bb_config *cfg, int argc, char **argv, char *err,
+		   unsigned long len)
+{
+	char key[64];
+	const char *val, *eq;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return i + 1;
+		if (strncmp(argv[i], "--", 2)) {
+			snprintf(err, len, "unexpected argument '%s'", argv[i]);
+			return -EINVAL;
+		}
+		eq = strchr(argv[i], '=');
+		if (eq) {
+			snprintf(key, sizeof(key), "%.*s",
+				 (int)(eq - argv[i] - 2), argv[i] + 2);
+			val = eq + 1;
+		} else if (i + 1 < argc) {
+			snprintf(key, sizeof(key), "%s", argv[i] + 2);
+			val = argv[++i];
+		} else {
+			snprintf(err, len, "option '%s' needs a value", argv[i]);
+			return -EINVAL;
+		}
+		if (cfg_set(cfg, key, val, err, len))
+			return -EINVAL;
+	}
+	if (cfg_validate(cfg, err, len))
+		return -EINVAL;
+	return argc;
+}

@@ -79,6 +79,13 @@ int cfg_load_string(const char *json, const char *origin,
 int cfg_set(struct bb_config *cfg, const char *key, const char *val,
 	    char *err, unsigned long len);
 
+/*
+ * Apply "--KEY VALUE" or "--KEY=VALUE" arguments, then validate.  Stops
+ * after "--"; returns the index of the first argument not consumed.
+ */
+int cfg_apply_args(struct bb_config *cfg, int argc, char **argv, char *err,
+		   unsigned long len);
+
 /* Checks across keys (inflate below memory...); same error contract. */
 int cfg_validate(const struct bb_config *cfg, char *err, unsigned long len);
 

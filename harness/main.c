@@ -39,6 +39,7 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  run CONFIG [--KEY VALUE]...   run a scenario file (keys override it)\n"
 		"  boot [--KEY VALUE]...         boot a fleet, check it, print a table\n"
+		"  vm [--KEY VALUE]... -- STEP... boot one VM, run steps (vm --help)\n"
 		"  list                          scenarios and every scenario key\n"
 		"  plot REPORT [OUTDIR]          PNG and SVG plots of a report\n"
 		"  compare A B                   per-row deltas between two reports\n"
@@ -67,37 +68,17 @@ static int cmd_list(void)
 	return BB_EXIT_OK;
 }
 
-/* Apply --KEY VALUE (or --KEY=VALUE) pairs to cfg. */
 static int apply_overrides(struct bb_config *cfg, int argc, char **argv)
 {
-	char err[1024], key[64];
-	const char *val, *eq;
-	int i;
+	char err[1024];
+	int used = cfg_apply_args(cfg, argc, argv, err, sizeof(err));
 
-	for (i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2)) {
-			bb_err("unexpected argument '%s'", argv[i]);
-			return -EINVAL;
-		}
-		eq = strchr(argv[i], '=');
-		if (eq) {
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i] - 2),
-				 argv[i] + 2);
-			val = eq + 1;
-		} else if (i + 1 < argc) {
-			snprintf(key, sizeof(key), "%s", argv[i] + 2);
-			val = argv[++i];
-		} else {
-			bb_err("option '%s' needs a value", argv[i]);
-			return -EINVAL;
-		}
-		if (cfg_set(cfg, key, val, err, sizeof(err))) {
-			bb_err("%s", err);
-			return -EINVAL;
-		}
-	}
-	if (cfg_validate(cfg, err, sizeof(err))) {
+	if (used < 0) {
 		bb_err("%s", err);
+		return -EINVAL;
+	}
+	if (used != argc) {
+		bb_err("unexpected argument '%s'", argv[used]);
 		return -EINVAL;
 	}
 	return 0;
@@ -197,6 +178,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc, argv);
 	if (!strcmp(cmd, "boot"))
 		return cmd_boot(argc, argv);
+	if (!strcmp(cmd, "vm"))
+		return cmd_vm(argc, argv);
 	if (!strcmp(cmd, "list"))
 		return cmd_list();
 	if (!strcmp(cmd, "plot"))

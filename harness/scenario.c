@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "scenario.h"
+#include "vm.h"
 
 #define STOCK_QEMU "/usr/bin/qemu-system-x86_64"
 
@@ -111,4 +113,41 @@ const struct backend_ops *scn_backend(const struct bb_config *cfg, char *err,
 	snprintf(err, len, "key 'backend': '%s' is not available in this "
 		 "build", cfg->backend);
 	return NULL;
+}
+
+int scn_start_fleet(const struct bb_config *cfg, struct fleet *f, int n,
+		    char *accel, unsigned long alen, char *err,
+		    unsigned long len)
+{
+	const struct backend_ops *ops;
+	struct vm_spec tmpl = { 0 };
+	char size[32];
+	int i, rc;
+
+	ops = scn_backend(cfg, err, len);
+	if (!ops)
+		return -EINVAL;
+	rc = scn_fill_spec(cfg, "tcg", &tmpl, err, len);
+	if (!rc)
+		rc = vm_resolve_accel(cfg->accel, &tmpl, accel, alen, err, len);
+	if (rc)
+		return rc;
+	rc = fleet_init(f, n, ops);
+	if (rc) {
+		snprintf(err, len, "cannot create a run directory: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		scn_fill_spec(cfg, accel, &f->vms[i].spec, err, len);
+	bb_info("booting %d VM%s (%s, %s each, driver %s%s%s%s%s)", n,
+		n == 1 ? "" : "s", accel,
+		unit_fmt_size(cfg->memory.bytes, size, sizeof(size)),
+		cfg->driver, cfg->modparams[0] ? " " : "", cfg->modparams,
+		cfg->device[0] ? ", device " : "", cfg->device);
+	rc = fleet_boot(f, cfg->max_parallel_boots, cfg->boot_timeout_ms, err,
+			len);
+	if (rc)
+		fleet_destroy(f);
+	return rc;
 }

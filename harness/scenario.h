@@ -41,4 +41,14 @@ int scn_check_built(const struct bb_config *cfg, char *err, unsigned long len);
 const struct backend_ops *scn_backend(const struct bb_config *cfg, char *err,
 				      unsigned long len);
 
+struct fleet;
+
+/*
+ * Resolve the accelerator, create n VMs from the scenario and boot them
+ * until every agent answers.  On failure the fleet is already torn down.
+ */
+int scn_start_fleet(const struct bb_config *cfg, struct fleet *f, int n,
+		    char *accel, unsigned long alen, char *err,
+		    unsigned long len);
+
 #endif

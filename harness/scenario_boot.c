@@ -74,35 +74,16 @@ static void boot_print(const struct fleet *f, const struct boot_row *rows,
 
 static int boot_run(struct bb_config *cfg)
 {
-	const struct backend_ops *ops;
 	struct boot_row *rows = NULL;
-	struct vm_spec tmpl = { 0 };
 	struct fleet f = { 0 };
 	char err[1024], accel[8];
-	double t0;
+	double t0 = bb_now_ms();
 	int i, rc = BB_EXIT_FAIL;
 
-	ops = scn_backend(cfg, err, sizeof(err));
-	if (!ops || scn_fill_spec(cfg, "tcg", &tmpl, err, sizeof(err)) ||
-	    vm_resolve_accel(cfg->accel, &tmpl, accel, sizeof(accel), err,
-			     sizeof(err))) {
+	if (scn_start_fleet(cfg, &f, cfg->vms, accel, sizeof(accel), err,
+			    sizeof(err))) {
 		bb_err("%s", err);
-		return BB_EXIT_FAIL;
-	}
-	if (fleet_init(&f, cfg->vms, ops)) {
-		bb_err("cannot create a run directory: %s", strerror(errno));
-		return BB_EXIT_FAIL;
-	}
-	for (i = 0; i < f.n; i++)
-		scn_fill_spec(cfg, accel, &f.vms[i].spec, err, sizeof(err));
-	bb_info("booting %d VM%s (%s, %s each, driver %s)", f.n,
-		f.n == 1 ? "" : "s", accel,
-		unit_fmt_size(cfg->memory.bytes, err, sizeof(err)), cfg->driver);
-	t0 = bb_now_ms();
-	if (fleet_boot(&f, cfg->max_parallel_boots, cfg->boot_timeout_ms, err,
-		       sizeof(err))) {
-		bb_err("%s", err);
-		goto out;
+		return bb_interrupted ? BB_EXIT_INTR : BB_EXIT_FAIL;
 	}
 	rows = calloc((size_t)f.n, sizeof(*rows));
 	for (i = 0; rows && i < f.n; i++)
