@@ -121,20 +121,61 @@ dev_stop() {
 	fi
 }
 
+# dev_chat SOCK SYNC_JSON SYNC_RE CMD_JSON: connect to SOCK, send SYNC_JSON
+# and skip lines until one matches SYNC_RE (so that stale output from an
+# earlier connection is dropped), then send CMD_JSON and print the first
+# line after that carrying "return" or "error".  The connection is kept
+# open until the reply is read: QEMU's socket chardev drops a client as
+# soon as it half-closes.
+dev_chat() {
+	local sock=$1 sync=$2 sync_re=$3 cmd=$4 line rc=1 synced=0
+	local LC_ALL=C deadline=$((SECONDS + ${DEV_CHAT_TIMEOUT:-30}))
+	coproc DEV_CO { exec socat - "UNIX-CONNECT:$sock" 2>/dev/null; }
+	printf '%s\n' "$sync" >&"${DEV_CO[1]}"
+	while ((SECONDS < deadline)); do
+		if ! IFS= read -r -t 2 line <&"${DEV_CO[0]}"; then
+			# A reply may be lost while the guest side opens its port:
+			# sync again, as a client of qemu-ga is expected to.
+			((synced)) || printf '%s\n' "$sync" >&"${DEV_CO[1]}" || break
+			continue
+		fi
+		line=${line//$'\xff'/}
+		if ((!synced)); then
+			if [[ $line =~ $sync_re ]]; then
+				synced=1
+				printf '%s\n' "$cmd" >&"${DEV_CO[1]}"
+			fi
+			continue
+		fi
+		if jq -e 'has("return") or has("error")' <<<"$line" >/dev/null 2>&1; then
+			printf '%s\n' "$line"
+			rc=0
+			break
+		fi
+	done
+	kill "$DEV_CO_PID" 2>/dev/null
+	wait "$DEV_CO_PID" 2>/dev/null
+	return $rc
+}
+
+# dev_reply JSON_LINE: print .return compactly, or the error on stderr.
+dev_reply() {
+	if jq -e 'has("return")' <<<"$1" >/dev/null 2>&1; then
+		jq -c '.return' <<<"$1"
+	else
+		echo "${1:-no reply}" >&2
+		return 1
+	fi
+}
+
 # dev_qmp CMD [ARGS_JSON]: print the "return" value (compact JSON) of one
 # QMP command; the error object goes to stderr and the status is 1.
 dev_qmp() {
-	local cmd=$1 args=${2:-"{}"} out
-	out=$(printf '{"execute":"qmp_capabilities"}\n{"execute":"%s","arguments":%s,"id":"bb"}\n' \
-		"$cmd" "$args" |
-		socat -t 5 - "UNIX-CONNECT:$DEV_DIR/qmp.sock") || return 1
-	out=$(jq -c 'select(.id == "bb")' <<<"$out")
-	if jq -e 'has("return")' <<<"$out" >/dev/null 2>&1; then
-		jq -c '.return' <<<"$out"
-	else
-		echo "${out:-no reply}" >&2
+	local out
+	out=$(dev_chat "$DEV_DIR/qmp.sock" '{"execute":"qmp_capabilities"}' \
+		'"return"' "{\"execute\":\"$1\",\"arguments\":${2:-"{}"}}") ||
 		return 1
-	fi
+	dev_reply "$out"
 }
 
 dev_stats() {
@@ -147,16 +188,11 @@ dev_stats_reset() {
 
 # dev_qga JSON: one guest-agent command, prints its "return" value.
 dev_qga() {
-	local out
-	out=$(printf '{"execute":"guest-sync","arguments":{"id":4242}}\n%s\n' "$1" |
-		socat -t 10 - "UNIX-CONNECT:$DEV_DIR/qga.sock") || return 1
-	out=$(jq -c 'select(has("return") or has("error")) | select(.return != 4242)' <<<"$out" | tail -1)
-	if jq -e 'has("return")' <<<"$out" >/dev/null 2>&1; then
-		jq -c '.return' <<<"$out"
-	else
-		echo "${out:-no reply}" >&2
-		return 1
-	fi
+	local id=$((RANDOM * 32768 + RANDOM)) out
+	out=$(dev_chat "$DEV_DIR/qga.sock" \
+		"$(printf '\xff{"execute":"guest-sync-delimited","arguments":{"id":%d}}' "$id")" \
+		"\"return\": *$id}" "$1") || return 1
+	dev_reply "$out"
 }
 
 # dev_guest 'CMD': run CMD with /bin/sh in the guest, print its stdout and

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Shared helpers for the TAP integration tests (run by tests/run-integration.sh
+# through prove).  Each test gets a private TMPDIR, so that every QEMU it
+# starts carries that path on its command line and leftovers can be found.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BB=$TOP/build/bin/balloonbench
+T_N=0
+T_FAILED=0
+
+T_TMP=$(mktemp -d /tmp/bbtest.XXXXXX)
+export TMPDIR=$T_TMP
+
+plan() { echo "1..$1"; }
+ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=1; echo "not ok $T_N - $*"; }
+diag() { printf '# %s\n' "$@"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# check "description" command...: ok when the command succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+# QEMU processes started under this test's TMPDIR.
+our_qemus() { pgrep -f -- "qemu-system-x86_64.*$T_TMP" || true; }
+
+# No QEMU, socket or run directory of this test is left.
+nothing_left() {
+	local procs files
+	procs=$(our_qemus)
+	files=$(find "$T_TMP" -mindepth 1 \( -name 'balloonbench.*' -o -type s \) 2>/dev/null)
+	if [[ -n $procs || -n $files ]]; then
+		diag "left behind: processes [$procs] files [$files]"
+		return 1
+	fi
+}
+
+t_cleanup() {
+	local p
+	for p in $(our_qemus); do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+# Wait up to $2 seconds for file $1 to contain $3.
+wait_for_text() {
+	local file=$1 secs=$2 text=$3 i
+	for ((i = 0; i < secs * 10; i++)); do
+		grep -q -- "$text" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+done_testing() { exit "$T_FAILED"; }
