@@ -43,13 +43,22 @@ typedef uint64_t __le64;
  * carry legacy arrays of 32-bit PFNs.  Should a driver acknowledge several,
  * the host uses the highest of them (SG, then CHUNK_TRANSFER, then
  * PAGE_BITMAP).  The mode applies to both the inflate and deflate queues.
+ *
+ * Completion: the host returns every request buffer (used length 0) once it
+ * has acted on it, or dropped it as malformed; the guest treats the return
+ * as completion and learns nothing about rejection.  Requests carry
+ * guest-physical addresses, so a driver never acknowledges
+ * VIRTIO_F_ACCESS_PLATFORM together with this protocol.
  */
 
 /* Guest pages are always described in units of 4 KiB, whatever the host. */
 #define VBALLOON_PFN_SHIFT		12
 #define VBALLOON_PAGE_SIZE		(1ULL << VBALLOON_PFN_SHIFT)
 
-/* Legacy: one request is an array of up to this many __le32 PFNs. */
+/*
+ * Legacy: one request is an array of 1 to this many __le32 PFNs (the
+ * request is 4 bytes per PFN).
+ */
 #define VBALLOON_LEGACY_MAX_PFNS	256
 
 /*
@@ -57,7 +66,9 @@ typedef uint64_t __le64;
  * header followed by DIV_ROUND_UP(nr_pages, 64) __le64 bitmap words.  Bit i
  * of the bitmap (bit i % 64 of word i / 64) set means page base_pfn + i is
  * in the request.  base_pfn must be a multiple of 64, nr_pages between 1
- * and VBALLOON_BITMAP_MAX_PAGES, reserved zero.
+ * and VBALLOON_BITMAP_MAX_PAGES, reserved zero, and the bits of the last
+ * word past nr_pages zero.  A request holds whole records only and is at
+ * most VBALLOON_BITMAP_MAX_REQ_BYTES long.
  */
 struct vballoon_bitmap_hdr {
 	__le64 base_pfn;	/* first page covered, 4 KiB frames */
@@ -67,11 +78,14 @@ struct vballoon_bitmap_hdr {
 #define VBALLOON_BITMAP_ALIGN_PAGES	64
 /* 1 GiB of guest memory per record: a 32 KiB bitmap. */
 #define VBALLOON_BITMAP_MAX_PAGES	(1U << 18)
+/* One request: room for one full-size record (32 KiB + 16) and more. */
+#define VBALLOON_BITMAP_MAX_REQ_BYTES	(64 * 1024)
 
 /*
  * CHUNK_TRANSFER: a request is an array of chunks, each a run of physically
  * contiguous guest memory.  addr and len are in bytes, both multiples of
- * VBALLOON_PAGE_SIZE, len non-zero, addr + len must not wrap.
+ * VBALLOON_PAGE_SIZE, len non-zero, addr + len must not wrap.  A request is
+ * a non-zero whole number of chunks (its length a multiple of 16 bytes).
  */
 struct vballoon_chunk {
 	__le64 addr;		/* guest-physical start, bytes */

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * debugfs.c - /sys/kernel/debug/vballoon/{stats,reset,inject}.
+ *
+ * stats   one JSON object on one line (keys and units: README.md);
+ *         writing "0" resets the counters
+ * reset   writing anything resets the counters
+ * inject  (allow_inject=1 only) one crafted request per written line,
+ *         sent on the inflate queue without allocating anything
+ */
+#include <linux/debugfs.h>
+#include <linux/mm.h>
+#include <linux/panic.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include "vballoon.h"
+
+/* Longest line accepted by inject, bytes. */
+#define VB_INJECT_MAX_LINE	(1024 * 1024)
+
+/* Largest injected buffer (legacy, bitmap, chunk), bytes. */
+#define VB_INJECT_MAX_BYTES	(256 * 1024)
+
+/* Most descriptors in one injected SG chain. */
+#define VB_INJECT_MAX_SG	2048
+
+/* How long an injected request may stay with the host. */
+#define VB_INJECT_TIMEOUT	(30 * HZ)
+
+static void vb_json_u64(struct seq_file *m, const char *key, u64 v)
+{
+	seq_printf(m, ",\"%s\":%llu", key, v);
+}
+
+static void vb_json_orders(struct seq_file *m, const char *key, const u64 *v)
+{
+	unsigned int i;
+
+	seq_printf(m, ",\"%s\":[", key);
+	for (i = 0; i < VB_NR_ORDERS; i++)
+		seq_printf(m, "%s%llu", i ? "," : "", v[i]);
+	seq_putc(m, ']');
+}
+
+static void vb_json_bool(struct seq_file *m, const char *key, bool v)
+{
+	seq_printf(m, ",\"%s\":%s", key, v ? "true" : "false");
+}
+
+static void vb_show_state(struct seq_file *m, struct vballoon *vb)
+{
+	u64 held[VB_NR_ORDERS];
+	unsigned int o;
+
+	/* Unlocked snapshot: exact when no inflate or deflate runs. */
+	held[0] = READ_ONCE(vb->nr_singles);
+	for (o = 1; o < VB_NR_ORDERS; o++)
+		held[o] = READ_ONCE(vb->nr_blocks[o]);
+
+	seq_printf(m, "{\"version\":1,\"mode\":\"%s\"", vb->ops->name);
+	vb_json_u64(m, "max_order", vb->max_order);
+	vb_json_u64(m, "page_size_bytes", VBALLOON_PAGE_SIZE);
+	vb_json_bool(m, "stats_vq",
+		     virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_STATS_VQ));
+	vb_json_bool(m, "deflate_on_oom", vb->deflate_on_oom);
+	vb_json_bool(m, "must_tell_host", vb->tell_host_first);
+	vb_json_u64(m, "balloon_pages", READ_ONCE(vb->num_pages));
+	vb_json_u64(m, "target_pages", vb->ivq ? vb_target(vb) : 0);
+	vb_json_orders(m, "balloon_blocks_by_order", held);
+}
+
+static void vb_show_counters(struct seq_file *m, const struct vb_counters *k)
+{
+	vb_json_u64(m, "inflate_pages", k->inflate_pages);
+	vb_json_orders(m, "inflate_blocks_by_order", k->inflate_blocks);
+	vb_json_orders(m, "inflate_alloc_failures_by_order",
+		       k->inflate_alloc_fail);
+	vb_json_u64(m, "inflate_batches", k->inflate_batches);
+	vb_json_u64(m, "inflate_requests", k->inflate_requests);
+	vb_json_u64(m, "inflate_kicks", k->inflate_kicks);
+	vb_json_u64(m, "inflate_alloc_ns", k->inflate_alloc_ns);
+	vb_json_u64(m, "inflate_build_ns", k->inflate_build_ns);
+	vb_json_u64(m, "inflate_wait_ns", k->inflate_wait_ns);
+	vb_json_u64(m, "inflate_total_ns", k->inflate_ns);
+	vb_json_u64(m, "deflate_pages", k->deflate_pages);
+	vb_json_orders(m, "deflate_blocks_by_order", k->deflate_blocks);
+	vb_json_u64(m, "deflate_splits", k->deflate_splits);
+	vb_json_u64(m, "deflate_batches", k->deflate_batches);
+	vb_json_u64(m, "deflate_requests", k->deflate_requests);
+	vb_json_u64(m, "deflate_kicks", k->deflate_kicks);
+	vb_json_u64(m, "deflate_build_ns", k->deflate_build_ns);
+	vb_json_u64(m, "deflate_wait_ns", k->deflate_wait_ns);
+	vb_json_u64(m, "deflate_free_ns", k->deflate_free_ns);
+	vb_json_u64(m, "deflate_total_ns", k->deflate_ns);
+	vb_json_u64(m, "xfer_errors", k->xfer_errors);
+	vb_json_u64(m, "oom_events", k->oom_events);
+	vb_json_u64(m, "oom_pages", k->oom_pages);
+	vb_json_u64(m, "migrated_pages", k->migrated_pages);
+	vb_json_u64(m, "stats_updates", k->stats_updates);
+	vb_json_u64(m, "inject_messages", k->inject_messages);
+	vb_json_u64(m, "inject_timeouts", k->inject_timeouts);
+}
+
+static int vb_stats_show(struct seq_file *m, void *unused)
+{
+	struct vballoon *vb = m->private;
+	struct vb_counters k;
+
+	spin_lock(&vb->stats_lock);
+	k = vb->ctr;
+	spin_unlock(&vb->stats_lock);
+
+	vb_show_state(m, vb);
+	vb_show_counters(m, &k);
+	seq_puts(m, "}\n");
+	return 0;
+}
+
+static void vb_reset_counters(struct vballoon *vb)
+{
+	spin_lock(&vb->stats_lock);
+	memset(&vb->ctr, 0, sizeof(vb->ctr));
+	spin_unlock(&vb->stats_lock);
+}
+
+static int vb_stats_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, vb_stats_show, inode->i_private);
+}
+
+static ssize_t vb_stats_write(struct file *file, const char __user *ubuf,
+			      size_t count, loff_t *ppos)
+{
+	struct vballoon *vb = file_inode(file)->i_private;
+	char s[8] = {};
+
+	if (!count || count >= sizeof(s))
+		return -EINVAL;
+	if (copy_from_user(s, ubuf, count))
+		return -EFAULT;
+	if (strcmp(strim(s), "0"))
+		return -EINVAL;
+	vb_reset_counters(vb);
+	return count;
+}
+
+static const struct file_operations vb_stats_fops = {
+	.owner = THIS_MODULE,
+	.open = vb_stats_open,
+	.read = seq_read,
+	.write = vb_stats_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+static ssize_t vb_reset_write(struct file *file, const char __user *ubuf,
+			      size_t count, loff_t *ppos)
+{
+	vb_reset_counters(file_inode(file)->i_private);
+	return count;
+}
+
+static const struct file_operations vb_reset_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = vb_reset_write,
+	.llseek = noop_llseek,
+};
+
+/* What an inject line asks for, once parsed. */
+struct vb_inject {
+	enum vb_mode kind;	/* message format named by the keyword */
+	u64 *num;		/* the numbers after the options */
+	unsigned int nnum;	/* how many */
+	u64 repeat;		/* times the item list is repeated */
+	u64 reserved;		/* bitmap header reserved field */
+};
+
+static char *vb_next_token(char **p)
+{
+	char *t;
+
+	do {
+		t = strsep(p, " \t\n");
+	} while (t && !*t);
+	return t;
+}
+
+/* Decimal, or hex with 0x. */
+static int vb_parse_u64(const char *s, u64 *v)
+{
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		return kstrtou64(s + 2, 16, v);
+	return kstrtou64(s, 10, v);
+}
+
+static int vb_parse_option(struct vb_inject *in, const char *t)
+{
+	const char *v = strchr(t, '=') + 1;
+	u64 n;
+
+	if (vb_parse_u64(v, &n))
+		return -EINVAL;
+	if (!strncmp(t, "repeat=", 7) && n >= 1 && n <= VB_INJECT_MAX_BYTES) {
+		in->repeat = n;
+		return 0;
+	}
+	if (!strncmp(t, "reserved=", 9) && in->kind == VB_MODE_BITMAP &&
+	    n <= U32_MAX) {
+		in->reserved = n;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int vb_parse_line(char *line, size_t len, struct vb_inject *in)
+{
+	char *p = line, *t;
+	int m;
+
+	t = vb_next_token(&p);
+	if (!t)
+		return -EINVAL;
+	for (m = 0; m < VB_NR_MODES; m++)
+		if (!strcmp(t, vb_modes[m].name))
+			break;
+	if (m == VB_NR_MODES)
+		return -EINVAL;
+	in->kind = m;
+	in->repeat = 1;
+	/* At most one number per two bytes of input. */
+	in->num = kvmalloc_array(len / 2 + 1, sizeof(*in->num), GFP_KERNEL);
+	if (!in->num)
+		return -ENOMEM;
+	while ((t = vb_next_token(&p))) {
+		if (strchr(t, '=')) {
+			if (in->nnum || vb_parse_option(in, t))
+				return -EINVAL;
+			continue;
+		}
+		if (vb_parse_u64(t, &in->num[in->nnum++]))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Check the numbers against the format; returns the message size. */
+static int vb_inject_size(const struct vb_inject *in, size_t *bytes)
+{
+	unsigned int i;
+	u64 item;
+
+	switch (in->kind) {
+	case VB_MODE_LEGACY:
+		for (i = 0; i < in->nnum; i++)
+			if (in->num[i] > U32_MAX)
+				return -EINVAL;
+		item = in->nnum * sizeof(__le32);
+		break;
+	case VB_MODE_BITMAP:
+		if (in->nnum < 2 || in->num[1] > U32_MAX)
+			return -EINVAL;
+		item = sizeof(struct vballoon_bitmap_hdr) +
+		       (in->nnum - 2) * sizeof(__le64);
+		break;
+	case VB_MODE_CHUNK:
+		if (in->nnum % 2)
+			return -EINVAL;
+		item = in->nnum / 2 * sizeof(struct vballoon_chunk);
+		break;
+	case VB_MODE_SG:
+		if (in->nnum % 2)
+			return -EINVAL;
+		for (i = 1; i < in->nnum; i += 2)
+			if (in->num[i] > U32_MAX)
+				return -EINVAL;
+		/* Counted in descriptors, not bytes. */
+		item = in->nnum / 2;
+		if (!item || item * in->repeat > VB_INJECT_MAX_SG)
+			return -EINVAL;
+		*bytes = item * in->repeat;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	/* An empty buffer is not a request a virtio device can take. */
+	if (!item || item * in->repeat > VB_INJECT_MAX_BYTES)
+		return -EINVAL;
+	*bytes = item * in->repeat;
+	return 0;
+}
+
+static void vb_inject_encode(const struct vb_inject *in, void *buf)
+{
+	struct vballoon_bitmap_hdr *hdr;
+	struct vballoon_chunk *ch;
+	__le64 *w;
+	__le32 *pfn;
+	unsigned int i;
+
+	switch (in->kind) {
+	case VB_MODE_LEGACY:
+		pfn = buf;
+		for (i = 0; i < in->nnum; i++)
+			pfn[i] = cpu_to_le32(in->num[i]);
+		break;
+	case VB_MODE_BITMAP:
+		hdr = buf;
+		hdr->base_pfn = cpu_to_le64(in->num[0]);
+		hdr->nr_pages = cpu_to_le32(in->num[1]);
+		hdr->reserved = cpu_to_le32(in->reserved);
+		w = (__le64 *)(hdr + 1);
+		for (i = 2; i < in->nnum; i++)
+			w[i - 2] = cpu_to_le64(in->num[i]);
+		break;
+	case VB_MODE_CHUNK:
+		ch = buf;
+		for (i = 0; i < in->nnum / 2; i++) {
+			ch[i].addr = cpu_to_le64(in->num[2 * i]);
+			ch[i].len = cpu_to_le64(in->num[2 * i + 1]);
+		}
+		break;
+	default:
+		WARN_ON_ONCE(1);
+	}
+}
+
+static int vb_inject_buf(struct vballoon *vb, const struct vb_inject *in,
+			 size_t bytes)
+{
+	size_t item = bytes / in->repeat;
+	unsigned int r;
+	void *buf;
+	int err;
+
+	buf = kmalloc(bytes, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf)
+		return -ENOMEM;
+	vb_inject_encode(in, buf);
+	for (r = 1; r < in->repeat; r++)
+		memcpy(buf + r * item, buf, item);
+	err = vb_send_raw_buf(vb, buf, bytes, VB_INJECT_TIMEOUT);
+	/* On timeout the buffer stays with the ring; vb frees it later. */
+	if (err != -ETIMEDOUT)
+		kfree(buf);
+	return err;
+}
+
+/*
+ * SG descriptors name addresses directly.  Without the DMA API (the driver
+ * refuses ACCESS_PLATFORM) the ring stores page_to_phys(page) + offset, so
+ * pfn_to_page() arithmetic reaches any address, RAM or not; the struct page
+ * is never dereferenced.
+ */
+static int vb_inject_sg(struct vballoon *vb, const struct vb_inject *in,
+			unsigned int nents)
+{
+	unsigned int i, per = in->nnum / 2;
+	struct scatterlist *sg;
+	int err;
+
+	if (!virtio_has_feature(vb->vdev, VIRTIO_RING_F_INDIRECT_DESC) &&
+	    nents > virtqueue_get_vring_size(vb->ivq))
+		return -EINVAL;
+	sg = kvmalloc_array(nents, sizeof(*sg), GFP_KERNEL);
+	if (!sg)
+		return -ENOMEM;
+	sg_init_table(sg, nents);
+	for (i = 0; i < nents; i++) {
+		u64 addr = in->num[2 * (i % per)];
+		u64 len = in->num[2 * (i % per) + 1];
+
+		sg_set_page(&sg[i], pfn_to_page(PHYS_PFN(addr)), len,
+			    offset_in_page(addr));
+	}
+	err = vb_send_raw_sg(vb, sg, nents, VB_INJECT_TIMEOUT);
+	kvfree(sg);
+	return err;
+}
+
+static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
+			  size_t size)
+{
+	int err;
+
+	/* SG descriptors only make sense in SG mode, buffers only outside. */
+	if ((in->kind == VB_MODE_SG) != (vb->mode == VB_MODE_SG))
+		return -EINVAL;
+	err = mutex_lock_interruptible(&vb->lock);
+	if (err)
+		return err;
+	if (!vb->ivq)
+		err = -ENODEV;
+	else if (in->kind == VB_MODE_SG)
+		err = vb_inject_sg(vb, in, size);
+	else
+		err = vb_inject_buf(vb, in, size);
+	mutex_unlock(&vb->lock);
+
+	spin_lock(&vb->stats_lock);
+	if (!err)
+		vb->ctr.inject_messages++;
+	else if (err == -ETIMEDOUT)
+		vb->ctr.inject_timeouts++;
+	spin_unlock(&vb->stats_lock);
+	return err;
+}
+
+static ssize_t vb_inject_write(struct file *file, const char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	struct vballoon *vb = file_inode(file)->i_private;
+	struct vb_inject in = {};
+	size_t size;
+	char *line;
+	int err;
+
+	if (!count || count > VB_INJECT_MAX_LINE)
+		return -EINVAL;
+	line = memdup_user_nul(ubuf, count);
+	if (IS_ERR(line))
+		return PTR_ERR(line);
+	err = vb_parse_line(line, count, &in);
+	if (!err)
+		err = vb_inject_size(&in, &size);
+	if (!err) {
+		/* The host may now discard memory the guest is using. */
+		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+		err = vb_inject_send(vb, &in, size);
+	}
+	kvfree(in.num);
+	kfree(line);
+	return err ? err : count;
+}
+
+static const struct file_operations vb_inject_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = vb_inject_write,
+	.llseek = noop_llseek,
+};
+
+void vb_debugfs_init(struct vballoon *vb)
+{
+	char name[32] = "vballoon";
+	struct dentry *old;
+
+	/* A second balloon device gets vballoon.<index>. */
+	old = debugfs_lookup(name, NULL);
+	if (old) {
+		dput(old);
+		snprintf(name, sizeof(name), "vballoon.%d", vb->vdev->index);
+	}
+	vb->debugfs = debugfs_create_dir(name, NULL);
+	debugfs_create_file("stats", 0600, vb->debugfs, vb, &vb_stats_fops);
+	debugfs_create_file("reset", 0200, vb->debugfs, vb, &vb_reset_fops);
+	if (vb_allow_inject)
+		debugfs_create_file("inject", 0200, vb->debugfs, vb,
+				    &vb_inject_fops);
+}
+
+void vb_debugfs_exit(struct vballoon *vb)
+{
+	debugfs_remove(vb->debugfs);
+	vb->debugfs = NULL;
+}
