@@ -60,7 +60,7 @@ const struct cfg_option cfg_options[] = {
 	  "reports go to DIR/NAME/STAMP/" },
 	{ "mode", CFG_ENUM, OFF(mode), "custom", NULL, 0, 0, modes, 1,
 	  "inflate row preset (driver, QEMU, device and transfer mode)" },
-	{ "touch", CFG_RSIZE, OFF(touch), "7/8", "bytes", 0, 1024 * GiB, NULL, 1,
+	{ "touch", CFG_RSIZE, OFF(touch), "3/4", "bytes", 0, 1024 * GiB, NULL, 1,
 	  "guest memory touched and freed before inflating" },
 	{ "inflate", CFG_RSIZE, OFF(inflate), "7/8", "bytes", 4096, 1024 * GiB,
 	  NULL, 1, "balloon size to reach (fraction of guest RAM allowed)" },

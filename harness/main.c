@@ -17,6 +17,7 @@
 
 static const struct scenario_ops *const scenarios[] = {
 	&scenario_boot,
+	&scenario_inflate,
 
 };
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))

@@ -136,7 +136,9 @@ int fleet_poll(struct fleet *f, int timeout_ms)
 	for (i = 0; i < f->n; i++) {
 		if (f->vms[i].qmp.c.fd >= 0)
 			p[n++] = (struct pollfd){ f->vms[i].qmp.c.fd, POLLIN, 0 };
-		if (f->vms[i].agent.c.fd >= 0)
+		/* Only booting VMs: a ready VM's agent may still hold late
+		 * replies to earlier syncs, which would make poll() spin. */
+		if (f->vms[i].state == VM_BOOTING && f->vms[i].agent.c.fd >= 0)
 			p[n++] = (struct pollfd){ f->vms[i].agent.c.fd, POLLIN, 0 };
 	}
 	rc = poll(p, (nfds_t)n, timeout_ms);

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The per-stage breakdown of an inflate and the table that shows it.
+ *
+ * Guest counters (vballoon debugfs stats): inflate_alloc_ns,
+ * inflate_build_ns, inflate_wait_ns (request added to completion).
+ * Host counters (device stage-stats, "inflate" object): translate-ns,
+ * discard-ns, handle-ns (whole queue handler).  Stages, in ms:
+ *   guest_alloc      allocating the pages
+ *   guest_build      building messages
+ *   transport        guest waiting minus host handling: notification,
+ *                    scheduling, vCPU exits (0 if the host work overlapped)
+ *   host_queue       host handler minus translation and discard
+ *   host_translate   guest ranges to host addresses
+ *   host_discard     madvise/fallocate of host memory
+ *   rest             wall time minus all of the above: QMP, config space,
+ *                    waking the driver, polling granularity
+ * so that nothing is hidden: the stages always add up to the wall time.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "inflate.h"
+
+static double ns_ms(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_number(v) ? json_number_value(v) / 1e6 : NAN;
+}
+
+static void put(json_t *sample, const char *key, double v)
+{
+	json_object_set_new(sample, key, isnan(v) ? json_null() : json_real(v));
+}
+
+void inflate_stages(json_t *sample, double wall_ms, json_t *guest,
+		    json_t *host)
+{
+	json_t *hi = json_object_get(host, "inflate");
+	double alloc = ns_ms(guest, "inflate_alloc_ns");
+	double build = ns_ms(guest, "inflate_build_ns");
+	double wait = ns_ms(guest, "inflate_wait_ns");
+	double xlate = ns_ms(hi, "translate-ns");
+	double discard = ns_ms(hi, "discard-ns");
+	double handle = ns_ms(hi, "handle-ns");
+	double queue = handle - xlate - discard;
+	double transport = wait - handle;
+	double parts[6], known = 0;
+	unsigned i;
+
+	if (isnan(handle))
+		transport = wait;	/* no host counters: all of it is waiting */
+	else if (!isnan(transport) && transport < 0)
+		transport = 0;	/* host work overlapped the guest's */
+	put(sample, "stage_guest_alloc_ms", alloc);
+	put(sample, "stage_guest_build_ms", build);
+	put(sample, "stage_transport_ms", transport);
+	put(sample, "stage_host_queue_ms", queue);
+	put(sample, "stage_host_translate_ms", xlate);
+	put(sample, "stage_host_discard_ms", discard);
+	parts[0] = alloc;
+	parts[1] = build;
+	parts[2] = transport;
+	parts[3] = queue;
+	parts[4] = xlate;
+	parts[5] = discard;
+	for (i = 0; i < 6; i++)
+		if (!isnan(parts[i]))
+			known += parts[i];
+	put(sample, "stage_rest_ms", wall_ms - known);
+}
+
+static double summary_median(json_t *row, const char *key)
+{
+	json_t *s = json_object_get(json_object_get(row, "summary"), key);
+	json_t *m = json_object_get(s, "median");
+
+	return json_is_number(m) ? json_number_value(m) : NAN;
+}
+
+static double summary_mean(json_t *row, const char *key)
+{
+	json_t *s = json_object_get(json_object_get(row, "summary"), key);
+	json_t *m = json_object_get(s, "mean");
+
+	return json_is_number(m) ? json_number_value(m) : NAN;
+}
+
+static void print_share(json_t *row, const char *key, double total)
+{
+	double v = summary_mean(row, key);
+
+	if (isnan(v) || total <= 0)
+		printf(" %7s", "-");
+	else
+		printf(" %6.1f%%", 100 * v / total);
+}
+
+void inflate_print_table(json_t *rpt)
+{
+	static const char *const stages[] = {
+		"stage_guest_alloc_ms", "stage_guest_build_ms",
+		"stage_transport_ms", "stage_host_queue_ms",
+		"stage_host_translate_ms", "stage_host_discard_ms",
+		"stage_rest_ms",
+	};
+	json_t *rows = json_object_get(rpt, "rows"), *row;
+	double base = NAN, ms, total;
+	size_t i;
+	unsigned s;
+
+	json_array_foreach(rows, i, row)
+		if (!strcmp(json_string_value(json_object_get(row, "name")),
+			    "stock"))
+			base = summary_median(row, "inflate_ms");
+	printf("%-14s %10s %10s %8s %7s %7s %7s %7s %7s %7s %7s\n", "ROW",
+	       "INFLATE_MS", "DEFLATE_MS", "SPEEDUP", "ALLOC", "BUILD", "TRANSP",
+	       "QUEUE", "XLATE", "DISCARD", "REST");
+	json_array_foreach(rows, i, row) {
+		ms = summary_median(row, "inflate_ms");
+		total = summary_mean(row, "inflate_ms");
+		printf("%-14s %10.1f %10.1f", json_string_value(
+			json_object_get(row, "name")), ms,
+		       summary_median(row, "deflate_ms"));
+		if (isnan(base) || isnan(ms) || ms <= 0)
+			printf(" %8s", "-");
+		else
+			printf(" %7.1fx", base / ms);
+		for (s = 0; s < sizeof(stages) / sizeof(stages[0]); s++)
+			print_share(row, stages[s], total);
+		printf("\n");
+	}
+	printf("accelerator: %s; INFLATE_MS and DEFLATE_MS are medians, "
+	       "stage shares are of the mean inflate time\n",
+	       json_string_value(json_object_get(json_object_get(rpt, "host"),
+						 "accelerator")));
+}
