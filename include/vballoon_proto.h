@@ -102,7 +102,11 @@ struct vballoon_chunk {
  */
 #define VBALLOON_SG_MAX_LEN		(1ULL << 31)	/* per descriptor, bytes */
 
-/* The largest block any mode may describe in one piece (MAX_ORDER-1 on x86). */
+/*
+ * The largest block the guest driver allocates in one piece (MAX_ORDER-1
+ * on x86).  A guest-side constant: the host does not check it, since
+ * adjacent blocks may be merged into one longer chunk, descriptor or run.
+ */
 #define VBALLOON_MAX_BLOCK_ORDER	10
 
 #endif /* VBALLOON_PROTO_H */
