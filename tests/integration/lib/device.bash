@@ -1,78 +1,80 @@
 # shellcheck shell=bash
 # Helpers for the host-device integration tests (tests/integration/30-device-*.t):
 # boot the patched QEMU with the balloonbench guest, talk QMP and the guest
-# agent over unix sockets with socat, and emit TAP.
+# agent over unix sockets with socat and jq, read the device's stage-stats.
 #
-# Source it, then: dev_boot MEM_MIB DEVICE_PROPS KERNEL_EXTRA; dev_qmp ...;
-# dev_guest 'shell command'; dev_stop.  Needs socat and jq.
+#   . "$(dirname "$0")/lib/device.bash"
+#   dev_require; dev_boot 1024 ",page-bitmap=on" "bb.driver=vballoon"
+#   dev_qmp query-balloon; dev_guest 'cat /proc/meminfo'; dev_stop
+#
+# Builds on lib.sh (plan, ok, not_ok, check, diag, skip_all, T_TMP).
 
-DEV_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-DEV_QEMU=${DEV_QEMU:-$DEV_TOP/build/qemu/bin/qemu-system-x86_64}
-DEV_KERNEL=${DEV_KERNEL:-$DEV_TOP/build/guest/vmlinuz}
-DEV_INITRD=${DEV_INITRD:-$DEV_TOP/build/guest/initramfs.cpio.gz}
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+DEV_QEMU=${DEV_QEMU:-$TOP/build/qemu/bin/qemu-system-x86_64}
+DEV_KERNEL=${DEV_KERNEL:-$TOP/build/guest/vmlinuz}
+DEV_INITRD=${DEV_INITRD:-$TOP/build/guest/initramfs.cpio.gz}
+# Extra QEMU arguments, e.g. -L firmware paths for a development build.
 DEV_QEMU_ARGS=${DEV_QEMU_ARGS:-}
 DEV_DIR=""
 DEV_PID=""
-DEV_TAP_N=0
-DEV_TAP_FAILED=0
+DEV_N=0
+DEV_LAST_STATS="{}"
 
-# --- TAP ------------------------------------------------------------------
-
-tap_plan() { echo "1..$1"; }
-tap_ok() {
-	DEV_TAP_N=$((DEV_TAP_N + 1))
-	echo "ok $DEV_TAP_N - $1"
-}
-tap_not_ok() {
-	DEV_TAP_N=$((DEV_TAP_N + 1))
-	DEV_TAP_FAILED=1
-	echo "not ok $DEV_TAP_N - $1"
-}
-# tap_is GOT WANT NAME
-tap_is() {
+# is GOT WANT NAME
+is() {
 	if [[ $1 == "$2" ]]; then
-		tap_ok "$3"
+		ok "$3"
 	else
-		tap_not_ok "$3"
-		echo "#   got: '$1'"
-		echo "#  want: '$2'"
+		not_ok "$3"
+		diag "  got: '$1'" " want: '$2'"
 	fi
 }
-# tap_cmp A OP B NAME (numeric: -gt -ge -eq -lt ...)
-tap_cmp() {
+
+# cmp_ok A OP B NAME, with OP one of test's -eq -ne -gt -ge -lt -le
+cmp_ok() {
 	if [[ $1 =~ ^[0-9]+$ && $3 =~ ^[0-9]+$ ]] && test "$1" "$2" "$3"; then
-		tap_ok "$4"
+		ok "$4"
 	else
-		tap_not_ok "$4"
-		echo "#   expected $1 $2 $3"
+		not_ok "$4"
+		diag "  expected: $1 $2 $3"
 	fi
-}
-tap_diag() { printf '# %s\n' "$@"; }
-tap_skip_all() {
-	echo "1..0 # SKIP $1"
-	exit 0
 }
 
 # Skip the whole file unless the pieces it needs exist.
 dev_require() {
 	local f
 	for f in "$DEV_QEMU" "$DEV_KERNEL" "$DEV_INITRD"; do
-		[[ -e $f ]] || tap_skip_all "missing $f (run make)"
+		[[ -e $f ]] || skip_all "missing $f (make qemu image)"
 	done
-	command -v socat >/dev/null || tap_skip_all "socat not installed"
-	command -v jq >/dev/null || tap_skip_all "jq not installed"
+	command -v socat >/dev/null || skip_all "socat not installed"
+	command -v jq >/dev/null || skip_all "jq not installed"
 }
 
-# --- VM -------------------------------------------------------------------
+# Skip the whole file unless the patched QEMU has balloonbench's device.
+dev_require_patched() {
+	"$DEV_QEMU" -device virtio-balloon-pci,help 2>/dev/null |
+		grep -q "page-bitmap=" ||
+		skip_all "$DEV_QEMU has no balloonbench virtio-balloon"
+}
+
+# Skip the whole file unless the guest image carries vballoon.ko.
+dev_require_vballoon() {
+	zcat "$DEV_INITRD" | cpio -t 2>/dev/null | grep -q '/vballoon\.ko' ||
+		skip_all "guest image has no vballoon.ko"
+}
 
 # dev_boot MEM_MIB DEVICE_PROPS KERNEL_EXTRA: boot a guest with a
 # virtio-balloon-pci id=balloon0 carrying DEVICE_PROPS (",k=v,..." or "").
-# Waits for the guest agent to answer; returns 1 on failure.
+# Waits until the guest agent answers; returns 1 on failure.
 dev_boot() {
 	local mem=$1 props=$2 extra=$3 i
-	DEV_DIR=$(mktemp -d /tmp/bb-dev.XXXXXX)
+	DEV_N=$((DEV_N + 1))
+	DEV_DIR=$T_TMP/vm$DEV_N
+	mkdir -p "$DEV_DIR"
 	# shellcheck disable=SC2086
-	"$DEV_QEMU" $DEV_QEMU_ARGS -accel tcg -m "$mem" -smp 1 \
+	"$DEV_QEMU" $DEV_QEMU_ARGS -machine pc -accel tcg -m "$mem" -smp 1 \
 		-nodefaults -no-user-config -display none \
 		-kernel "$DEV_KERNEL" -initrd "$DEV_INITRD" \
 		-append "console=ttyS0 panic=-1 $extra" -no-reboot \
@@ -84,41 +86,40 @@ dev_boot() {
 		-device "virtio-balloon-pci,id=balloon0$props" \
 		>"$DEV_DIR/qemu.log" 2>&1 &
 	DEV_PID=$!
-	for ((i = 0; i < 600; i++)); do
-		if grep -q "bb-init: ready" "$DEV_DIR/console.log" 2>/dev/null; then
-			break
-		fi
+	for ((i = 0; i < 1200; i++)); do
+		grep -q "bb-init: ready" "$DEV_DIR/console.log" 2>/dev/null && break
 		if ! kill -0 "$DEV_PID" 2>/dev/null; then
-			tap_diag "QEMU exited during boot:" "$(cat "$DEV_DIR/qemu.log")"
+			diag "QEMU exited during boot:" "$(cat "$DEV_DIR/qemu.log")"
 			return 1
 		fi
-		sleep 0.5
+		sleep 0.25
 	done
-	grep -q "bb-init: ready" "$DEV_DIR/console.log" 2>/dev/null || return 1
-	# The agent starts just before "ready"; give it a moment to answer.
-	for ((i = 0; i < 40; i++)); do
-		dev_guest true >/dev/null 2>&1 && return 0
-		sleep 0.5
-	done
-	return 1
+	if ! grep -q "bb-init: ready" "$DEV_DIR/console.log" 2>/dev/null; then
+		diag "guest not ready:" "$(tail -5 "$DEV_DIR/console.log")"
+		return 1
+	fi
+	dev_guest true >/dev/null 2>&1
 }
 
 dev_alive() { [[ -n $DEV_PID ]] && kill -0 "$DEV_PID" 2>/dev/null; }
 
+# Stop the VM: quit over QMP, kill it if it does not go.
 dev_stop() {
+	local i
 	if dev_alive; then
 		dev_qmp quit >/dev/null 2>&1 || true
-		for ((i = 0; i < 20; i++)); do
+		for ((i = 0; i < 50; i++)); do
 			dev_alive || break
-			sleep 0.2
+			sleep 0.1
 		done
-		dev_alive && kill "$DEV_PID"
+		if dev_alive; then
+			kill "$DEV_PID" 2>/dev/null || true
+		fi
+	fi
+	if [[ -n $DEV_PID ]]; then
 		wait "$DEV_PID" 2>/dev/null || true
 	fi
 	DEV_PID=""
-	if [[ -n $DEV_DIR && -z ${DEV_KEEP:-} ]]; then
-		rm -rf "$DEV_DIR"
-	fi
 }
 
 # dev_chat SOCK SYNC_JSON SYNC_RE CMD_JSON: connect to SOCK, send SYNC_JSON
