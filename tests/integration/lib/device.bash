@@ -80,6 +80,7 @@ dev_boot() {
 		-append "console=ttyS0 panic=-1 $extra" -no-reboot \
 		-serial "file:$DEV_DIR/console.log" \
 		-qmp "unix:$DEV_DIR/qmp.sock,server=on,wait=off" \
+		-qmp "unix:$DEV_DIR/events.sock,server=on,wait=off" \
 		-chardev "socket,id=qga0,path=$DEV_DIR/qga.sock,server=on,wait=off" \
 		-device virtio-serial-pci \
 		-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0 \
@@ -106,6 +107,7 @@ dev_alive() { [[ -n $DEV_PID ]] && kill -0 "$DEV_PID" 2>/dev/null; }
 # Stop the VM: quit over QMP, kill it if it does not go.
 dev_stop() {
 	local i
+	dev_events_stop
 	if dev_alive; then
 		dev_qmp quit >/dev/null 2>&1 || true
 		for ((i = 0; i < 50; i++)); do
@@ -238,3 +240,56 @@ dev_balloon_to() {
 # dev_stat PATH: one number out of the last stage-stats, e.g. .inflate.pages
 dev_stat() { jq -r "$1" <<<"$DEV_LAST_STATS"; }
 dev_snap() { DEV_LAST_STATS=$(dev_stats); }
+
+# Sum of every rejected counter of one direction in the last snapshot.
+dev_rejected() { dev_stat "[.$1.rejected[]] | add"; }
+
+# QMP events go to every monitor: a second one, events.sock, leaves
+# qmp.sock free for commands (a socket chardev serves one client).
+# dev_events_start: keep a QMP connection open that records every event
+# in $DEV_DIR/events.log (one JSON object a line) until dev_events_stop.
+dev_events_start() {
+	mkfifo "$DEV_DIR/events.in"
+	socat - "UNIX-CONNECT:$DEV_DIR/events.sock" <"$DEV_DIR/events.in" \
+		>"$DEV_DIR/events.log" 2>/dev/null &
+	DEV_EVENTS_PID=$!
+	exec {DEV_EVENTS_FD}>"$DEV_DIR/events.in"
+	echo '{"execute":"qmp_capabilities"}' >&"$DEV_EVENTS_FD"
+	wait_for_text "$DEV_DIR/events.log" 10 '"return"'
+}
+
+# Closing our end makes socat and then QEMU close the connection.
+dev_events_stop() {
+	if [[ -n ${DEV_EVENTS_PID:-} ]]; then
+		exec {DEV_EVENTS_FD}>&-
+		wait "$DEV_EVENTS_PID" 2>/dev/null || true
+		DEV_EVENTS_PID=""
+	fi
+}
+
+# The "actual" of the last BALLOON_CHANGE event seen, or "none".
+dev_last_balloon_change() {
+	local v
+	v=$(jq -r 'select(.event == "BALLOON_CHANGE") | .data.actual' \
+		"$DEV_DIR/events.log" 2>/dev/null | tail -1)
+	echo "${v:-none}"
+}
+
+# dev_inject 'LINE': write one line to the guest driver's debugfs inject
+# file (vballoon.ko loaded with allow_inject=1).
+dev_inject() {
+	dev_guest "echo '$1' > /sys/kernel/debug/vballoon/inject"
+}
+
+# QMP command whose reply only matters as success.
+dev_qmp_ok() { dev_qmp "$@" >/dev/null; }
+
+# The balloonbench bits (16-20) the device offers, as a decimal mask,
+# from x-query-virtio-status (QEMU lists them as unknown device features).
+dev_offered_bb_bits() {
+	dev_qmp x-query-virtio-status \
+		'{"path":"/machine/peripheral/balloon0/virtio-backend"}' |
+		jq '(."host-features"."unknown-dev-features" // 0) as $u |
+			[range(16; 21) | select(($u / pow(2; .) | floor) % 2 == 1) |
+			pow(2; .)] | add // 0'
+}
