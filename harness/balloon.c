@@ -11,6 +11,8 @@
 
 #define BALLOON_POLL_MS 5
 #define BALLOON_QMP_TIMEOUT_MS 30000
+/* A balloon that has not moved for this long will not reach its target. */
+#define BALLOON_STALL_MS 30000
 
 int balloon_set(struct vm *vm, uint64_t actual_bytes, char *err,
 		unsigned long len)
@@ -40,7 +42,8 @@ int balloon_wait(struct vm *vm, uint64_t target, uint64_t timeout_ms,
 		 double start_ms, double *elapsed_ms, char *err,
 		 unsigned long len)
 {
-	uint64_t actual = 0;
+	uint64_t actual = 0, last = UINT64_MAX;
+	double moved_ms = bb_now_ms();
 	char a[32], b[32];
 	int rc, status;
 
@@ -51,6 +54,18 @@ int balloon_wait(struct vm *vm, uint64_t target, uint64_t timeout_ms,
 		*elapsed_ms = bb_now_ms() - start_ms;
 		if (actual == target)
 			return 0;
+		if (actual != last) {
+			last = actual;
+			moved_ms = bb_now_ms();
+		} else if (bb_now_ms() - moved_ms > BALLOON_STALL_MS) {
+			snprintf(err, len, "%s: balloon stopped at %s of guest "
+				 "memory for %d s, target %s: the guest cannot "
+				 "give more (inflate less?)", vm->spec.name,
+				 unit_fmt_size(actual, a, sizeof(a)),
+				 BALLOON_STALL_MS / 1000,
+				 unit_fmt_size(target, b, sizeof(b)));
+			return -ETIMEDOUT;
+		}
 		if (vm->ops->exited(vm, &status)) {
 			vm->exit_status = status;
 			vm->state = VM_DEAD;

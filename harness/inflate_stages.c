@@ -88,6 +88,14 @@ static double summary_mean(json_t *row, const char *key)
 	return json_is_number(m) ? json_number_value(m) : NAN;
 }
 
+static void print_ms(double v)
+{
+	if (isnan(v))
+		printf(" %10s", "-");
+	else
+		printf(" %10.1f", v);
+}
+
 static void print_share(json_t *row, const char *key, double total)
 {
 	double v = summary_mean(row, key);
@@ -121,9 +129,9 @@ void inflate_print_table(json_t *rpt)
 	json_array_foreach(rows, i, row) {
 		ms = summary_median(row, "inflate_ms");
 		total = summary_mean(row, "inflate_ms");
-		printf("%-14s %10.1f %10.1f", json_string_value(
-			json_object_get(row, "name")), ms,
-		       summary_median(row, "deflate_ms"));
+		printf("%-14s", json_string_value(json_object_get(row, "name")));
+		print_ms(ms);
+		print_ms(summary_median(row, "deflate_ms"));
 		if (isnan(base) || isnan(ms) || ms <= 0)
 			printf(" %8s", "-");
 		else

@@ -34,19 +34,38 @@ static void rpt_cpu_model(char *buf, unsigned long len)
 	fclose(fp);
 }
 
+static void rpt_thp(char *buf, unsigned long len)
+{
+	char line[128], *a, *b;
+	FILE *fp = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+
+	snprintf(buf, len, "unknown");
+	if (!fp)
+		return;
+	if (fgets(line, sizeof(line), fp) && (a = strchr(line, '[')) &&
+	    (b = strchr(a, ']'))) {
+		*b = '\0';
+		snprintf(buf, len, "%s", a + 1);
+	}
+	fclose(fp);
+}
+
 static json_t *rpt_host(const char *accel)
 {
 	struct utsname u;
 	char cpu[128];
+	char thp[32];
 
 	uname(&u);
 	rpt_cpu_model(cpu, sizeof(cpu));
-	return json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:{}}",
+	rpt_thp(thp, sizeof(thp));
+	return json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:{}}",
 			 "hostname", u.nodename, "cpu_model", cpu,
 			 "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
 			 "memory_bytes", (json_int_t)sysconf(_SC_PHYS_PAGES) *
 			 sysconf(_SC_PAGESIZE),
 			 "kernel", u.release, "accelerator", accel,
+			 "transparent_hugepage", thp,
 			 "qemu_versions");
 }
 

@@ -80,27 +80,34 @@ void inflate_row_config(const struct bb_config *cfg, const char *row,
 static int inflate_limit_sample(uint64_t bytes, json_t **sample, char *err,
 				unsigned long len)
 {
+	const uint64_t huge = 2ULL << 20;
 	unsigned long long t0, t1;
-	char *p;
+	char *map, *p;
 	uint64_t off;
 
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
+	/*
+	 * Like QEMU's guest RAM: 2 MiB aligned and MADV_HUGEPAGE, so that the
+	 * floor uses transparent huge pages exactly when guest RAM can.
+	 */
+	map = mmap(NULL, bytes + huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (map == MAP_FAILED) {
 		snprintf(err, len, "limit: cannot map %llu bytes: %s",
 			 (unsigned long long)bytes, strerror(errno));
 		return -ENOMEM;
 	}
+	p = (char *)(((uintptr_t)map + huge - 1) & ~(uintptr_t)(huge - 1));
+	madvise(p, bytes, MADV_HUGEPAGE);
 	for (off = 0; off < bytes; off += 4096)
 		p[off] = 1;
 	t0 = bb_now_ns();
 	if (madvise(p, bytes, MADV_DONTNEED)) {
 		snprintf(err, len, "limit: madvise: %s", strerror(errno));
-		munmap(p, bytes);
+		munmap(map, bytes + huge);
 		return -errno;
 	}
 	t1 = bb_now_ns();
-	munmap(p, bytes);
+	munmap(map, bytes + huge);
 	*sample = json_pack("{s:f, s:f, s:I}", "inflate_ms", (t1 - t0) / 1e6,
 			    "stage_host_discard_ms", (t1 - t0) / 1e6,
 			    "inflate_bytes", (json_int_t)bytes);

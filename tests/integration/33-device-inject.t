@@ -1,0 +1,150 @@
+#!/bin/bash
+# Malformed balloon messages, crafted by vballoon.ko's debugfs inject file
+# (allow_inject=1), are dropped and counted by reason in stage-stats; the
+# device never acts on them, QMP keeps answering and the queues keep
+# serving: a real inflate afterwards is exact.  Every address injected lies
+# outside guest RAM, so a device that wrongly accepted one would show in
+# the page counter instead of corrupting the guest.
+. "$(dirname "$0")/lib/device.bash"
+dev_require
+dev_require_patched
+dev_require_vballoon
+
+MEM=1024          # small guest: RAM ends at 0x40000000
+BIG=3072          # pc machine: RAM 0-3 GiB, PCI hole from 0xc0000000
+R=".inflate.rejected"
+
+# Each case: inject line, then the expected counter rises "reason=n,...".
+LEGACY_CASES=(
+	"legacy 0x40000|not-ram=1"
+	"legacy 0xfee00|not-ram=1"
+	"legacy 0xffffffff|not-ram=1"
+	"legacy repeat=256 0x40000|not-ram=256"
+)
+BITMAP_CASES=(
+	"bitmap reserved=1 0x40000 64 0x1|reserved-nonzero=1"
+	"bitmap 0x40000 0|zero-length=1"
+	"bitmap 0x40001 64 0x1|misaligned=1"
+	"bitmap 0x40000 262145 0x1|too-large=1"
+	"bitmap 0x40000 128 0x1|truncated=1"
+	"bitmap 0x40000 1 0x3|bad-bitmap=1"
+	"bitmap 0xffffffffffffffc0 64 0x1|overflow=1"
+	"bitmap 0x40000 64 0x1|not-ram=1"
+	"bitmap 0x3ffc0 128 0 0xffffffff00000000|not-ram=1"
+	"bitmap 0xfee00 64 0xffffffffffffffff|not-ram=1"
+	"bitmap repeat=4097 0x40000 64 0x1|too-large=1"
+	"bitmap repeat=3 0x40000 64 0x5|not-ram=6"
+)
+CHUNK_CASES=(
+	"chunk 0x40000000 0x1000|not-ram=1"
+	"chunk 0x1001 0x1000|misaligned=1"
+	"chunk 0x40000000 0x1001|misaligned=1"
+	"chunk 0x40000000 0|zero-length=1"
+	"chunk 0xfffffffffffff000 0x2000|overflow=1"
+	"chunk 0xfee00000 0x1000|not-ram=1"
+	"chunk 0xfffc0000 0x40000|not-ram=1"
+	"chunk 0x3ff00000 0x200000|not-ram=1"
+	"chunk repeat=4097 0x40000000 0x1000|too-large=1"
+	"chunk 0x40000000 0x1000 0x40000000 0 0x40000001 0x1000|not-ram=1,zero-length=1,misaligned=1"
+)
+SG_CASES=(
+	"sg 0x40000000 0x1000|not-ram=1"
+	"sg 0x40000800 0x1000|misaligned=1"
+	"sg 0x40000000 0|zero-length=1"
+	"sg 0xfffffffffffff000 0x2000|overflow=1"
+	"sg 0xfee00000 0x1000|not-ram=1"
+	"sg 0xfffc0000 0x40000|not-ram=1"
+	"sg 0x40000000 0x80001000|too-large=1"
+	"sg 0x3ff00000 0x200000|not-ram=1"
+	"sg repeat=128 0x40000000 0x1000|not-ram=128"
+	"sg repeat=129 0x40000000 0x1000|too-large=1"
+	"sg repeat=2048 0x40000000 0x1000|too-large=1"
+	"sg 0x40000000 0x1000 0x40000000 0 0x40000001 0x1000|not-ram=1,zero-length=1,misaligned=1"
+)
+# A guest big enough to have the PCI hole right after RAM.
+HOLE_SG_CASES=(
+	"sg 0xbffff000 0x2000|not-ram=1"
+	"sg 0xc0000000 0x1000|not-ram=1"
+	"sg 0xd0000000 0x10000000|not-ram=1"
+	"sg 0x100000000 0x1000|not-ram=1"
+)
+HOLE_CHUNK_CASES=(
+	"chunk 0xbffff000 0x2000|not-ram=1"
+	"chunk 0xc0000000 0x40000000|not-ram=1"
+	"chunk 0x100000000 0x1000|not-ram=1"
+)
+
+PER_VM=6
+ncases=$((${#LEGACY_CASES[@]} + ${#BITMAP_CASES[@]} + ${#CHUNK_CASES[@]} +
+	${#SG_CASES[@]} + ${#HOLE_SG_CASES[@]} + ${#HOLE_CHUNK_CASES[@]}))
+plan $((ncases + 6 * PER_VM))
+
+# inject_case "LINE|reason=n,...": one test, ok when the line was accepted
+# by the guest, each named counter rose by n, no other reason moved, and
+# no page was acted on.
+inject_case() {
+	local line=${1%%|*} want=${1#*|} before after spec reason n sum=0 bad=""
+	dev_snap
+	before=$DEV_LAST_STATS
+	if ! dev_inject "$line" >/dev/null 2>&1; then
+		not_ok "$line: guest could not inject"
+		return
+	fi
+	dev_snap
+	after=$DEV_LAST_STATS
+	for spec in ${want//,/ }; do
+		reason=${spec%=*}
+		n=${spec#*=}
+		sum=$((sum + n))
+		d=$(($(jq "$R[\"$reason\"]" <<<"$after") - $(jq "$R[\"$reason\"]" <<<"$before")))
+		[[ $d == "$n" ]] || bad+=" $reason+$d"
+	done
+	d=$(($(jq "[$R[]] | add" <<<"$after") - $(jq "[$R[]] | add" <<<"$before")))
+	[[ $d == "$sum" ]] || bad+=" total+$d"
+	d=$(($(jq ".inflate.pages" <<<"$after") - $(jq ".inflate.pages" <<<"$before")))
+	[[ $d == 0 ]] || bad+=" pages+$d"
+	if [[ -z $bad ]]; then
+		ok "$line: dropped as $want"
+	else
+		not_ok "$line: dropped as $want"
+		diag "counters moved:$bad"
+	fi
+}
+
+# vm_cases MEM PROPS MODE CASE...: boot, run the cases, then check that
+# the device still serves and never touched memory.
+vm_cases() {
+	local mem=$1 props=$2 mode=$3 c target
+	shift 3
+	if ! dev_boot "$mem" "$props" \
+		"bb.driver=vballoon bb.modparams=mode=$mode,allow_inject=1" ||
+		! dev_guest 'test -e /sys/kernel/debug/vballoon/inject' >/dev/null; then
+		not_ok "$mode ($mem MiB): boot with allow_inject=1"
+		for c in "$@"; do not_ok "${c%%|*}: (not booted)"; done
+		for ((i = 1; i < PER_VM; i++)); do not_ok "$mode: (not booted)"; done
+		dev_stop
+		return
+	fi
+	ok "$mode ($mem MiB): boot with allow_inject=1"
+	for c in "$@"; do
+		inject_case "$c"
+	done
+	dev_snap
+	is "$(dev_stat '.inflate.pages + .inflate.ranges')" 0 \
+		"$mode: no page accepted, no discard issued"
+	is "$(dev_stat .inflate.requests)" "$#" "$mode: every injected request completed"
+	check "$mode: QMP still answers" dev_qmp_ok query-balloon
+	target=$((mem - 128))
+	is "$(dev_balloon_to "$target")" $((target << 20)) \
+		"$mode: the queue still serves: real inflate is exact"
+	dev_stop
+	check "$mode: QEMU wrote no warning or error" test ! -s "$DEV_DIR/qemu.log"
+}
+
+vm_cases "$MEM" "" legacy "${LEGACY_CASES[@]}"
+vm_cases "$MEM" ",page-bitmap=on" bitmap "${BITMAP_CASES[@]}"
+vm_cases "$MEM" ",chunk-transfer=on" chunk "${CHUNK_CASES[@]}"
+vm_cases "$MEM" ",sg=on" sg "${SG_CASES[@]}"
+vm_cases "$BIG" ",sg=on" sg "${HOLE_SG_CASES[@]}"
+vm_cases "$BIG" ",chunk-transfer=on" chunk "${HOLE_CHUNK_CASES[@]}"
+done_testing

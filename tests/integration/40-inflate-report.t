@@ -1,0 +1,47 @@
+#!/bin/bash
+# The CI inflate benchmark: configs/inflate-ci.json runs every gated mode on
+# real guests, writes a report that matches docs/report-schema.md, plots it,
+# compares it, and passes the gate against results/baselines/.
+. "$(dirname "$0")/lib.sh"
+plan 16
+
+res=$T_TMP/results
+rc=0
+"$BB" run "$TOP/configs/inflate-ci.json" --output_dir "$res" \
+	>"$T_TMP/out" 2>"$T_TMP/err" || rc=$?
+check "inflate-ci runs (exit 0)" test "$rc" -eq 0
+[[ $rc -eq 0 ]] || diag "$(tail -20 "$T_TMP/err")"
+report=$(find "$res" -name report.json | head -1)
+check "report.json written" test -s "$report"
+[[ -s $report ]] || report=/dev/null
+
+j() { jq -e "$@" "$report" >/dev/null 2>&1; }
+check "schema_version 1, tool, timestamp" \
+	j '.schema_version == 1 and .tool.name == "balloonbench" and (.timestamp | test("^[0-9]{4}-"))'
+check "host names the accelerator" j '.host.accelerator | test("^(kvm|tcg)$")'
+check "host records both QEMU versions" j '.host.qemu_versions | has("stock") and has("patched")'
+check "scenario is echoed, resolved" j '.scenario.memory == 1073741824 and .scenario.inflate == 805306368'
+check "rows follow the matrix" \
+	j '[.rows[].name] == ["stock", "legacy", "chunk", "sg", "chunk-order9", "sg-order9", "limit"]'
+check "every row has 3 runs and no errors" j '(.rows | all(.runs | length == 3)) and (.errors == [])'
+check "every VM run reached its target with a wall time" \
+	j '[.rows[] | select(.name != "limit") | .runs[] | (.inflate_ms > 0 and .deflate_ms > 0 and .inflate_bytes == 805306368)] | all'
+check "summaries have min/median/max/mean/stddev" \
+	j '.rows | all(.summary.inflate_ms | has("min") and has("median") and has("max") and has("mean") and has("stddev"))'
+check "vballoon rows carry guest and host counters" \
+	j '[.rows[] | select(.settings.driver == "vballoon") | .runs[] | (.guest_counters.inflate_pages > 0 and .host_counters.inflate.pages > 0)] | all'
+# Nothing hidden: the stages add up to the wall time.
+check "stages add up to the wall time" \
+	j '[.rows[] | select(.settings.driver == "vballoon") | .runs[] | (([.stage_guest_alloc_ms, .stage_guest_build_ms, .stage_transport_ms, .stage_host_queue_ms, .stage_host_translate_ms, .stage_host_discard_ms, .stage_rest_ms] | add) - .inflate_ms | fabs < 0.01)] | all'
+check "the host gave back most of the inflated memory" \
+	j '[.rows[] | select(.settings.qemu == "patched") | .runs[] | .rss_freed_bytes > 0.5 * .inflate_bytes] | all'
+check "stdout table shows every row" test "$(grep -cE '^(stock|legacy|chunk|sg|chunk-order9|sg-order9|limit) ' "$T_TMP/out")" -eq 7
+
+"$BB" plot "$report" >/dev/null 2>&1 || true
+check "plot writes PNG and SVG" test -s "$(dirname "$report")/stages.png" -a -s "$(dirname "$report")/stages.svg"
+rc=0
+"$BB" gate --baseline "$TOP/results/baselines/inflate-ci.json" "$report" \
+	--max-regress "${BB_GATE_MAX_REGRESS:-50%}" >"$T_TMP/gate" 2>&1 || rc=$?
+diag "$(cat "$T_TMP/gate")"
+check "gate against results/baselines passes" test "$rc" -eq 0
+done_testing
