@@ -34,7 +34,7 @@ check: all unit
 	@bash tests/run-integration.sh
 
 bench: all
-	build/bin/balloonbench run configs/inflate-quick.json
+	@bash scripts/bench.sh $(BENCH_CONFIG)
 
 clean:
 	-@$(MAKE) --no-print-directory -C harness clean

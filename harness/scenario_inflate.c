@@ -279,8 +279,8 @@ fail:
 	return rc;
 }
 
-static int inflate_row(const struct bb_config *rc_cfg, const char *accel_want,
-		       json_t *rpt, json_t *row, char *err, unsigned long len)
+static int inflate_row(const struct bb_config *rc_cfg, json_t *rpt, json_t *row,
+		       char *err, unsigned long len)
 {
 	struct inflate_ctx c = { .cfg = rc_cfg };
 	struct fleet f = { 0 };
@@ -288,7 +288,6 @@ static int inflate_row(const struct bb_config *rc_cfg, const char *accel_want,
 	json_t *sample;
 	int rep, rc;
 
-	(void)accel_want;
 	rc = scn_start_fleet(rc_cfg, &f, 1, accel, sizeof(accel), err, len);
 	if (rc)
 		return rc;
@@ -320,25 +319,24 @@ static int inflate_limit_row(const struct bb_config *rc, json_t *row,
 {
 	uint64_t bytes = unit_size_bytes(&rc->inflate, rc->memory.bytes);
 	json_t *sample = NULL;
-	int rep, rc_ = 0;
+	int rep, ret = 0;
 
-	for (rep = 0; rep < rc->repetitions && !rc_; rep++) {
-		rc_ = inflate_limit_sample(bytes, &sample, err, len);
-		if (!rc_)
+	for (rep = 0; rep < rc->repetitions && !ret; rep++) {
+		ret = inflate_limit_sample(bytes, &sample, err, len);
+		if (!ret)
 			rpt_add_run(row, sample);
 	}
-	return rc_;
+	return ret;
 }
 
-static int inflate_do_row(const struct bb_config *rc, const char *accel,
-			  json_t *rpt, json_t *row, char *err,
-			  unsigned long len)
+static int inflate_do_row(const struct bb_config *rc, json_t *rpt, json_t *row,
+			  char *err, unsigned long len)
 {
 	const struct inflate_mode *m = inflate_find_mode(rc->mode);
 
 	if (m && m->limit)
 		return inflate_limit_row(rc, row, err, len);
-	return inflate_row(rc, accel, rpt, row, err, len);
+	return inflate_row(rc, rpt, row, err, len);
 }
 
 static json_t *inflate_settings(const struct bb_config *rc)
@@ -371,7 +369,7 @@ static int inflate_run(struct bb_config *cfg)
 				  rc.mode, inflate_settings(&rc));
 		bb_info("row %d/%d: %s", i + 1, cfg->nrows,
 			json_string_value(json_object_get(row, "name")));
-		if (!inflate_do_row(&rc, accel, rpt, row, err, sizeof(err))) {
+		if (!inflate_do_row(&rc, rpt, row, err, sizeof(err))) {
 			rpt_summarize_row(row);
 			continue;
 		}
