@@ -83,7 +83,7 @@ plan $((ncases + 6 * PER_VM))
 # by the guest, each named counter rose by n, no other reason moved, and
 # no page was acted on.
 inject_case() {
-	local line=${1%%|*} want=${1#*|} before after spec reason n sum=0 bad=""
+	local line=${1%%|*} want=${1#*|} before after spec reason n d sum=0 bad=""
 	dev_snap
 	before=$DEV_LAST_STATS
 	if ! dev_inject "$line" >/dev/null 2>&1; then
@@ -96,10 +96,10 @@ inject_case() {
 		reason=${spec%=*}
 		n=${spec#*=}
 		sum=$((sum + n))
-		d=$(($(jq "$R[\"$reason\"]" <<<"$after") - $(jq "$R[\"$reason\"]" <<<"$before")))
+		d=$(($(jq "${R}[\"$reason\"]" <<<"$after") - $(jq "${R}[\"$reason\"]" <<<"$before")))
 		[[ $d == "$n" ]] || bad+=" $reason+$d"
 	done
-	d=$(($(jq "[$R[]] | add" <<<"$after") - $(jq "[$R[]] | add" <<<"$before")))
+	d=$(($(jq "[${R}[]] | add" <<<"$after") - $(jq "[${R}[]] | add" <<<"$before")))
 	[[ $d == "$sum" ]] || bad+=" total+$d"
 	d=$(($(jq ".inflate.pages" <<<"$after") - $(jq ".inflate.pages" <<<"$before")))
 	[[ $d == 0 ]] || bad+=" pages+$d"
