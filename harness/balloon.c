@@ -9,7 +9,7 @@
 #include "units.h"
 #include "vm.h"
 
-#define BALLOON_POLL_MS 5
+#define BALLOON_POLL_MS 1
 #define BALLOON_QMP_TIMEOUT_MS 30000
 /* A balloon that has not moved for this long will not reach its target. */
 #define BALLOON_STALL_MS 30000

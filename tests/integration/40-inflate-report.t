@@ -39,6 +39,10 @@ check "stdout table shows every row" test "$(grep -cE '^(stock|legacy|chunk|sg|c
 
 "$BB" plot "$report" >/dev/null 2>&1 || true
 check "plot writes PNG and SVG" test -s "$(dirname "$report")/stages.png" -a -s "$(dirname "$report")/stages.svg"
+# Ratios of tens of milliseconds under TCG on a shared 2-core machine move by
+# tens of percent between runs; 50 % (with gate's best-pairing rule) still
+# catches what matters, such as the order-9 rows losing their high-order
+# blocks (about 40x down to about 1.5x).
 rc=0
 "$BB" gate --baseline "$TOP/results/baselines/inflate-ci.json" "$report" \
 	--max-regress "${BB_GATE_MAX_REGRESS:-50%}" >"$T_TMP/gate" 2>&1 || rc=$?
