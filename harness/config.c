@@ -238,24 +238,15 @@ static int cfg_json_text(const struct cfg_option *o, json_t *v, char *buf,
 	return -EINVAL;
 }
 
-static int cfg_load_matrix(json_t *m, struct bb_config *cfg, char *err,
-			   unsigned long len)
+static int cfg_load_knob(const char *key, json_t *vals, struct bb_config *cfg,
+			 int k, char *err, unsigned long len)
 {
-	const struct cfg_option *o;
+	const struct cfg_option *o = cfg_find(key);
 	struct bb_config scratch;
-	const char *key;
-	json_t *vals, *v;
 	char buf[CFG_STR_LEN], why[512];
+	json_t *v;
 	size_t i, j;
 
-	if (!json_is_object(m) || json_object_size(m) != 1) {
-		snprintf(err, len, "key 'matrix': expected an object with one "
-			 "key, e.g. {\"mode\": [\"stock\", \"chunk\"]}");
-		return -EINVAL;
-	}
-	key = json_object_iter_key(json_object_iter(m));
-	vals = json_object_get(m, key);
-	o = cfg_find(key);
 	if (!o || !o->matrix) {
 		snprintf(err, len, "key 'matrix.%s': not a key a matrix can "
 			 "vary (see balloonbench list)", key);
@@ -275,21 +266,48 @@ static int cfg_load_matrix(json_t *m, struct bb_config *cfg, char *err,
 				 why);
 			return -EINVAL;
 		}
-		if (strlen(buf) >= sizeof(cfg->rows[0])) {
+		if (strlen(buf) >= sizeof(cfg->vals[k][0])) {
 			snprintf(err, len, "key 'matrix.%s[%zu]': value too "
 				 "long for a row name", key, i);
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++)
-			if (!strcmp(cfg->rows[j], buf)) {
+			if (!strcmp(cfg->vals[k][j], buf)) {
 				snprintf(err, len, "key 'matrix.%s[%zu]': '%s' "
 					 "appears twice", key, i, buf);
 				return -EINVAL;
 			}
-		memcpy(cfg->rows[i], buf, strlen(buf) + 1);
+		memcpy(cfg->vals[k][i], buf, strlen(buf) + 1);
 	}
-	snprintf(cfg->matrix_key, sizeof(cfg->matrix_key), "%s", key);
-	cfg->nrows = (int)json_array_size(vals);
+	snprintf(cfg->matrix_key[k], sizeof(cfg->matrix_key[k]), "%s", key);
+	cfg->nvals[k] = (int)json_array_size(vals);
+	return 0;
+}
+
+/* "matrix": {"KEY": [values]} or two such keys (a sweep: mode x size). */
+static int cfg_load_matrix(json_t *m, struct bb_config *cfg, char *err,
+			   unsigned long len)
+{
+	const char *key;
+	json_t *vals;
+	int k = 0;
+
+	if (!json_is_object(m) || json_object_size(m) < 1 ||
+	    json_object_size(m) > 2) {
+		snprintf(err, len, "key 'matrix': expected an object with one "
+			 "or two keys, e.g. {\"mode\": [\"stock\", \"chunk\"]}");
+		return -EINVAL;
+	}
+	json_object_foreach(m, key, vals)
+		if (cfg_load_knob(key, vals, cfg, k++, err, len))
+			return -EINVAL;
+	cfg->nkeys = k;
+	cfg->nrows = cfg->nvals[0] * (k == 2 ? cfg->nvals[1] : 1);
+	if (cfg->nrows > CFG_MAX_ROWS) {
+		snprintf(err, len, "key 'matrix': %d rows, at most %d",
+			 cfg->nrows, CFG_MAX_ROWS);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -414,13 +432,38 @@ int cfg_validate(const struct bb_config *cfg, char *err, unsigned long len)
 	return 0;
 }
 
+/* Value index of knob k for row. */
+static int cfg_row_index(const struct bb_config *cfg, int row, int k)
+{
+	if (cfg->nkeys == 2)
+		return k == 0 ? row / cfg->nvals[1] : row % cfg->nvals[1];
+	return row;
+}
+
 int cfg_apply_row(struct bb_config *cfg, int row)
 {
 	char err[512];
+	int k, rc = 0;
 
-	if (!cfg->matrix_key[0])
-		return 0;
-	return cfg_set(cfg, cfg->matrix_key, cfg->rows[row], err, sizeof(err));
+	for (k = 0; k < cfg->nkeys && !rc; k++)
+		rc = cfg_set(cfg, cfg->matrix_key[k],
+			     cfg->vals[k][cfg_row_index(cfg, row, k)], err,
+			     sizeof(err));
+	return rc;
+}
+
+void cfg_row_name(const struct bb_config *cfg, int row, char *buf,
+		  unsigned long len)
+{
+	if (cfg->nkeys == 0)
+		snprintf(buf, len, "%s", cfg->mode);
+	else if (cfg->nkeys == 1)
+		snprintf(buf, len, "%s", cfg->vals[0][row]);
+	else
+		snprintf(buf, len, "%s %s=%s",
+			 cfg->vals[0][cfg_row_index(cfg, row, 0)],
+			 cfg->matrix_key[1],
+			 cfg->vals[1][cfg_row_index(cfg, row, 1)]);
 }
 
 static const char *cfg_type_name(enum cfg_type t)
@@ -484,12 +527,18 @@ json_t *cfg_to_json(const struct bb_config *cfg)
 			json_object_set_new(obj, o->name, json_string(field));
 		}
 	}
-	if (cfg->matrix_key[0]) {
-		rows = json_array();
-		for (i = 0; i < cfg->nrows; i++)
-			json_array_append_new(rows, json_string(cfg->rows[i]));
-		json_object_set_new(obj, "matrix", json_pack("{s:o}",
-				    cfg->matrix_key, rows));
+	if (cfg->nkeys) {
+		json_t *m = json_object();
+		int k;
+
+		for (k = 0; k < cfg->nkeys; k++) {
+			rows = json_array();
+			for (i = 0; i < cfg->nvals[k]; i++)
+				json_array_append_new(rows,
+					json_string(cfg->vals[k][i]));
+			json_object_set_new(m, cfg->matrix_key[k], rows);
+		}
+		json_object_set_new(obj, "matrix", m);
 	}
 	return obj;
 }

@@ -6,7 +6,7 @@
 
 #include "units.h"
 
-#define CFG_MAX_ROWS 32
+#define CFG_MAX_ROWS 64
 #define CFG_STR_LEN 256
 
 /* One scenario, fully resolved: every key of the option table has a value. */
@@ -31,9 +31,11 @@ struct bb_config {
 	struct bb_size inflate;		/* balloon size to reach, bytes */
 	int repetitions;		/* samples per row */
 	uint64_t step_timeout_ms;	/* inflate or deflate to its target, ms */
-	char matrix_key[32];		/* knob varied across rows; "" = none */
-	int nrows;			/* values of matrix_key (1 if none) */
-	char rows[CFG_MAX_ROWS][32];	/* the values, as written */
+	int nkeys;			/* knobs the matrix varies: 0, 1 or 2 */
+	char matrix_key[2][32];		/* their names */
+	int nvals[2];			/* values of each knob */
+	char vals[2][CFG_MAX_ROWS][32];	/* the values, as written */
+	int nrows;			/* rows: the product of nvals (1 if none) */
 };
 
 enum cfg_type {
@@ -89,8 +91,15 @@ int cfg_apply_args(struct bb_config *cfg, int argc, char **argv, char *err,
 /* Checks across keys (inflate below memory...); same error contract. */
 int cfg_validate(const struct bb_config *cfg, char *err, unsigned long len);
 
-/* Apply matrix row i: sets matrix_key to rows[i]. */
+/*
+ * Apply matrix row i: with two knobs, rows run through the second knob's
+ * values for each value of the first.
+ */
 int cfg_apply_row(struct bb_config *cfg, int row);
+
+/* The row's name, generated from its values: "chunk", "sg inflate=1/8". */
+void cfg_row_name(const struct bb_config *cfg, int row, char *buf,
+		  unsigned long len);
 
 /* Print the option table: name, type, default, unit, help. */
 void cfg_print_options(void);

@@ -17,7 +17,7 @@ struct inflate_mode {
 };
 
 const struct inflate_mode *inflate_find_mode(const char *name);
-void inflate_row_config(const struct bb_config *cfg, const char *row,
+void inflate_row_config(const struct bb_config *cfg, int row,
 			struct bb_config *out);
 
 /*

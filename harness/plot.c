@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "plot.h"
 #include "report.h"
 #include "scenario.h"
 
@@ -99,7 +100,7 @@ int cmd_plot(int argc, char **argv)
 {
 	char err[1024], dir[512], path[600], cmd[700], tmp[512];
 	json_t *rpt;
-	int rc;
+	int rc, sweep;
 
 	if (argc < 1 || argc > 2 || !strcmp(argv[0], "--help")) {
 		printf("usage: balloonbench plot REPORT [OUTDIR]\n"
@@ -121,6 +122,9 @@ int cmd_plot(int argc, char **argv)
 			json_object_get(rpt, "scenario"), "name")),
 			json_string_value(json_object_get(json_object_get(rpt,
 			"host"), "accelerator")));
+	sweep = !rc && plot_is_sweep(rpt);
+	if (sweep)
+		rc = plot_sweep(rpt, dir);
 	json_decref(rpt);
 	if (rc) {
 		bb_err("cannot write plot files in %s: %s", dir, strerror(-rc));
@@ -131,6 +135,13 @@ int cmd_plot(int argc, char **argv)
 		bb_err("gnuplot failed on %s/stages.gp", dir);
 		return BB_EXIT_FAIL;
 	}
+	snprintf(cmd, sizeof(cmd), "gnuplot '%s/sweep.gp'", dir);
+	if (sweep && system(cmd)) {
+		bb_err("gnuplot failed on %s/sweep.gp", dir);
+		return BB_EXIT_FAIL;
+	}
 	printf("%s/stages.png\n%s/stages.svg\n", dir, dir);
+	if (sweep)
+		printf("%s/sweep.png\n%s/sweep.svg\n", dir, dir);
 	return BB_EXIT_OK;
 }

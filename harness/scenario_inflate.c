@@ -56,14 +56,13 @@ const struct inflate_mode *inflate_find_mode(const char *name)
 }
 
 /* The row's configuration: the scenario with the mode's settings applied. */
-void inflate_row_config(const struct bb_config *cfg, const char *row,
+void inflate_row_config(const struct bb_config *cfg, int row,
 			struct bb_config *out)
 {
 	const struct inflate_mode *m;
 
 	*out = *cfg;
-	if (cfg->matrix_key[0])
-		snprintf(out->mode, sizeof(out->mode), "%s", row);
+	cfg_apply_row(out, row);
 	m = inflate_find_mode(out->mode);
 	if (!m || m->limit)
 		return;
@@ -341,16 +340,18 @@ static int inflate_do_row(const struct bb_config *rc, json_t *rpt, json_t *row,
 
 static json_t *inflate_settings(const struct bb_config *rc)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "mode", rc->mode,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "mode", rc->mode,
 			 "qemu", rc->qemu, "driver", rc->driver,
-			 "modparams", rc->modparams, "device", rc->device);
+			 "modparams", rc->modparams, "device", rc->device,
+			 "inflate_bytes", (json_int_t)unit_size_bytes(
+				&rc->inflate, rc->memory.bytes));
 }
 
 static int inflate_run(struct bb_config *cfg)
 {
 	struct bb_config rc;
 	struct vm_spec tmpl = { 0 };
-	char err[1024], accel[8], path[600];
+	char err[1024], accel[8], path[600], name[80];
 	json_t *rpt, *row;
 	int i, failed = 0;
 
@@ -364,9 +365,9 @@ static int inflate_run(struct bb_config *cfg)
 	snprintf(cfg->accel, sizeof(cfg->accel), "%s", accel);
 	rpt = rpt_new(cfg, accel);
 	for (i = 0; i < cfg->nrows && !bb_interrupted; i++) {
-		inflate_row_config(cfg, cfg->rows[i], &rc);
-		row = rpt_add_row(rpt, cfg->matrix_key[0] ? cfg->rows[i] :
-				  rc.mode, inflate_settings(&rc));
+		inflate_row_config(cfg, i, &rc);
+		cfg_row_name(cfg, i, name, sizeof(name));
+		row = rpt_add_row(rpt, name, inflate_settings(&rc));
 		bb_info("row %d/%d: %s", i + 1, cfg->nrows,
 			json_string_value(json_object_get(row, "name")));
 		if (!inflate_do_row(&rc, rpt, row, err, sizeof(err))) {
@@ -425,7 +426,7 @@ static int inflate_check(const struct bb_config *cfg, char *err,
 	int i;
 
 	for (i = 0; i < cfg->nrows; i++) {
-		inflate_row_config(cfg, cfg->rows[i], &rc);
+		inflate_row_config(cfg, i, &rc);
 		if (inflate_find_mode(rc.mode) && inflate_find_mode(rc.mode)->limit)
 			continue;
 		if (scn_check_built(&rc, err, len) ||
@@ -438,7 +439,7 @@ static int inflate_check(const struct bb_config *cfg, char *err,
 		if (!inflate_qemu_has_prop(spec.qemu_bin, prop)) {
 			snprintf(err, len, "row '%s': the device of %s does not "
 				 "offer '%s' (run make to build the patched "
-				 "QEMU)", cfg->rows[i], spec.qemu_bin, prop);
+				 "QEMU)", rc.mode, spec.qemu_bin, prop);
 			return -EINVAL;
 		}
 	}

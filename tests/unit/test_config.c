@@ -77,11 +77,26 @@ static void test_matrix(void **state)
 	assert_int_equal(load("{\"scenario\": \"inflate\", \"matrix\": "
 			      "{\"mode\": [\"stock\", \"chunk\", \"sg\"]}}",
 			      &cfg), 0);
+	char name[80];
+
 	assert_int_equal(cfg.nrows, 3);
-	assert_string_equal(cfg.matrix_key, "mode");
-	assert_string_equal(cfg.rows[1], "chunk");
+	assert_string_equal(cfg.matrix_key[0], "mode");
+	assert_string_equal(cfg.vals[0][1], "chunk");
 	assert_int_equal(cfg_apply_row(&cfg, 2), 0);
 	assert_string_equal(cfg.mode, "sg");
+	cfg_row_name(&cfg, 1, name, sizeof(name));
+	assert_string_equal(name, "chunk");
+	/* two knobs: a sweep, rows run through sizes for each mode */
+	assert_int_equal(load("{\"scenario\": \"inflate\", \"matrix\": "
+			      "{\"mode\": [\"chunk\", \"sg\"], \"inflate\": "
+			      "[\"1/8\", \"1/2\", \"7/8\"]}}", &cfg), 0);
+	assert_int_equal(cfg.nrows, 6);
+	assert_int_equal(cfg_apply_row(&cfg, 4), 0);
+	assert_string_equal(cfg.mode, "sg");
+	assert_int_equal(unit_size_bytes(&cfg.inflate, cfg.memory.bytes),
+			 512ULL << 20);
+	cfg_row_name(&cfg, 4, name, sizeof(name));
+	assert_string_equal(name, "sg inflate=1/2");
 }
 
 static void test_errors(void **state)
@@ -106,6 +121,10 @@ static void test_errors(void **state)
 	expect_error("{\"vms\": 1", "invalid JSON", NULL);
 	expect_error("{\"vms\": 1, \"vms\": 2}", "invalid JSON", NULL);
 	expect_error("{\"matrix\": []}", "'matrix'", "object");
+	expect_error("{\"matrix\": {\"mode\": [\"sg\"], \"vms\": [1], "
+		     "\"vcpus\": [1]}}", "'matrix'", "two keys");
+	expect_error("{\"matrix\": {\"vms\": [1,2,3,4,5,6,7,8], \"vcpus\": "
+		     "[1,2,3,4,5]}}", "'matrix'", "40 rows");
 	expect_error("{\"matrix\": {\"vms\": []}}", "'matrix.vms'", "array");
 	expect_error("{\"matrix\": {\"name\": [\"a\"]}}", "'matrix.name'",
 		     "matrix can vary");
