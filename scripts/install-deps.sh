@@ -12,7 +12,7 @@ PACKAGES=(
 	qemu-system-x86 qemu-utils seabios ipxe-qemu
 	busybox-static cpio kmod qemu-guest-agent
 	bc flex bison libelf-dev
-	gnuplot-nox jq
+	gnuplot-nox jq socat
 	libvirt-daemon-system libvirt-clients
 	linux-perf
 )
