@@ -5,15 +5,23 @@
 set -euo pipefail
 
 PACKAGES=(
+	# compilers and the harness's libraries
 	build-essential pkg-config git
 	libjansson-dev libvirt-dev libcmocka-dev
+	# building Debian's QEMU with our patches (apt-get source needs dpkg-dev)
 	dpkg-dev meson ninja-build python3-venv
 	libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev libslirp-dev
+	# the stock QEMU of baseline rows, and the firmware both QEMUs load
 	qemu-system-x86 qemu-utils seabios ipxe-qemu
+	# the guest image
 	busybox-static cpio kmod qemu-guest-agent
+	# building vballoon.ko against the unpacked guest headers
 	bc flex bison libelf-dev
+	# plots, tests (jq reads reports, socat talks to sockets)
 	gnuplot-nox jq socat
+	# the libvirt backend
 	libvirt-daemon-system libvirt-clients
+	# measuring
 	linux-perf
 )
 
