@@ -11,6 +11,8 @@
 
 /* How often exec status is polled: short, guest commands are quick. */
 #define AGENT_POLL_MS 20
+/* How often readiness is asked again through a transport. */
+#define AGENT_TRANSPORT_RETRY_MS 100
 
 void agent_init(struct agent *a)
 {
@@ -31,6 +33,40 @@ void agent_close(struct agent *a)
 {
 	jconn_close(&a->c);
 	a->synced = 0;
+	a->transport = NULL;
+	a->opaque = NULL;
+}
+
+void agent_set_transport(struct agent *a, agent_transport_fn fn,
+			 void *opaque)
+{
+	a->transport = fn;
+	a->opaque = opaque;
+	a->synced = 0;
+	a->sync_sent_ms = 0;
+}
+
+/*
+ * Readiness through a transport: a ping, at most every
+ * AGENT_TRANSPORT_RETRY_MS.  The transport syncs by itself (libvirt sends
+ * guest-sync before each command) and fails at once while the guest has not
+ * opened its port, so a short timeout is enough.
+ */
+static int agent_poll_transport(struct agent *a)
+{
+	char err[256];
+
+	if (a->synced)
+		return 1;
+	if (bb_now_ms() - a->sync_sent_ms < AGENT_TRANSPORT_RETRY_MS)
+		return 0;
+	a->sync_sent_ms = bb_now_ms();
+	if (a->transport(a->opaque, "guest-ping", NULL, NULL, 1000, err,
+			 sizeof(err)) == 0)
+		a->synced = 1;
+	else
+		bb_debug("agent not ready yet: %s", err);
+	return a->synced;
 }
 
 /* Consume buffered replies; note any answer to one of our syncs. */
@@ -52,6 +88,9 @@ int agent_poll_sync(struct agent *a)
 {
 	json_t *msg;
 	int rc;
+
+	if (a->transport)
+		return agent_poll_transport(a);
 
 	while ((rc = jconn_fill(&a->c)) > 0)
 		;
@@ -84,6 +123,10 @@ int agent_sync(struct agent *a, int timeout_ms)
 	while ((rc = agent_poll_sync(a)) == 0) {
 		if (bb_now_ms() > deadline)
 			return -ETIMEDOUT;
+		if (a->transport) {
+			usleep(AGENT_TRANSPORT_RETRY_MS * 1000);
+			continue;
+		}
 		rc = jconn_wait(&a->c, 100);
 		if (rc < 0)
 			return rc;
@@ -126,6 +169,10 @@ int agent_call(struct agent *a, const char *cmd, json_t *args, json_t **ret,
 	unsigned long id = a->next_id++;
 	json_t *msg, *reply = NULL, *e;
 	int rc;
+
+	if (a->transport)
+		return a->transport(a->opaque, cmd, args, ret, timeout_ms, err,
+				    len);
 
 	msg = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
 	if (args)

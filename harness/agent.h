@@ -7,6 +7,15 @@
 
 #include "jconn.h"
 
+/*
+ * Another carrier for agent commands than the socket, for backends where
+ * someone else holds the channel (libvirt does).  The contract of
+ * agent_call: args consumed, *ret the "return" value.
+ */
+typedef int (*agent_transport_fn)(void *opaque, const char *cmd, json_t *args,
+				  json_t **ret, int timeout_ms, char *err,
+				  unsigned long len);
+
 /* A qemu-guest-agent connection over the VM's virtio-serial socket. */
 struct agent {
 	struct jconn c;		/* the chardev socket */
@@ -14,6 +23,8 @@ struct agent {
 	unsigned long first_sync; /* first sync id sent on this connection */
 	double sync_sent_ms;	/* when the last sync went out, ms */
 	int synced;		/* the agent answered a sync */
+	agent_transport_fn transport; /* when set, used instead of c */
+	void *opaque;		/* passed to transport */
 };
 
 /* What a guest command did. */
@@ -27,6 +38,9 @@ struct agent_result {
 void agent_init(struct agent *a);
 int agent_open(struct agent *a, const char *path);
 void agent_close(struct agent *a);
+/* Carry commands through fn instead of a socket, until agent_close. */
+void agent_set_transport(struct agent *a, agent_transport_fn fn,
+			 void *opaque);
 
 /*
  * Non-blocking readiness step for the fleet loop: (re)send a sync every

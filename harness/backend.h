@@ -23,6 +23,7 @@ struct vm_spec {
 	char driver[16];		/* stock | vballoon | none */
 	char modparams[256];		/* "k=v k2=v2" */
 	char device[256];		/* extra virtio-balloon properties */
+	char uri[256];			/* libvirt connection URI (libvirt backend) */
 	int probe;			/* boot only to prove the accelerator */
 };
 
@@ -52,8 +53,27 @@ struct backend_ops {
 };
 
 extern const struct backend_ops backend_qemu;
+extern const struct backend_ops backend_libvirt;
+
+/*
+ * The device id of the balloon, in both backends (libvirt's default alias
+ * for the first memballoon): its QOM path is /machine/peripheral/balloon0.
+ */
+#define BB_BALLOON_ID "balloon0"
+
+/* Minimal firmware, from the distribution's qemu-system-data. */
+#define QEMU_QBOOT "/usr/share/qemu/qboot.rom"
+
+/* The guest kernel command line for a spec, shared by both backends. */
+int qemu_kernel_cmdline(const struct vm_spec *s, char *buf, unsigned long len);
 
 /* Build the emulator argv for a spec (pure, unit-tested); NULL-terminated. */
 int qemu_build_argv(const struct vm_spec *s, char **argv, int max);
+
+/* The libvirt domain XML for a spec (pure, unit-tested); malloc'd or NULL. */
+char *lv_domain_xml(const struct vm_spec *s, const char *domname,
+		    const char *serial_path);
+/* Does a libvirt URI name this host (no host part)? */
+int lv_uri_is_local(const char *uri);
 
 #endif

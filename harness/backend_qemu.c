@@ -22,9 +22,6 @@
 /* How long QEMU may take to open its monitor socket. */
 #define QEMU_MONITOR_TIMEOUT_MS 30000
 
-/* Firmware, from the distribution's qemu-system-data. */
-#define QEMU_QBOOT "/usr/share/qemu/qboot.rom"
-
 /*
  * Guest kernel options.  init_on_alloc=0: Debian turns page zeroing on
  * allocation on by default; the balloon would then spend its time zeroing
@@ -73,13 +70,27 @@ static void qemu_join_params(const char *in, char *out, unsigned long len)
 	out[o] = '\0';
 }
 
+int qemu_kernel_cmdline(const struct vm_spec *s, char *buf, unsigned long len)
+{
+	char params[300];
+	int n;
+
+	qemu_join_params(s->modparams, params, sizeof(params));
+	n = snprintf(buf, len, "console=ttyS0 panic=-1 quiet "
+		     QEMU_GUEST_CMDLINE " bb.driver=%s%s%s%s", s->driver,
+		     params[0] ? " bb.modparams=" : "", params,
+		     s->probe ? " bb.probe=1" : "");
+	return n < 0 || (unsigned long)n >= len ? -E2BIG : 0;
+}
+
 int qemu_build_argv(const struct vm_spec *s, char **argv, int max)
 {
-	char params[300], dev[300];
+	char cmdline[600], dev[300];
 	int n = 0;
 
 #define ARG(x) do { if (n + 1 >= max) goto too_long; argv[n++] = (x); } while (0)
-	qemu_join_params(s->modparams, params, sizeof(params));
+	if (qemu_kernel_cmdline(s, cmdline, sizeof(cmdline)))
+		goto too_long;
 	snprintf(dev, sizeof(dev), "%s%s", s->device[0] ? "," : "", s->device);
 	ARG(strdup(s->qemu_bin));
 	ARG(strdup("-name"));
@@ -115,10 +126,7 @@ int qemu_build_argv(const struct vm_spec *s, char **argv, int max)
 	ARG(strdup("-initrd"));
 	ARG(strdup(s->initrd));
 	ARG(strdup("-append"));
-	ARG(qemu_fmt("console=ttyS0 panic=-1 quiet " QEMU_GUEST_CMDLINE
-		     " bb.driver=%s%s%s%s",
-		     s->driver, params[0] ? " bb.modparams=" : "", params,
-		     s->probe ? " bb.probe=1" : ""));
+	ARG(strdup(cmdline));
 	ARG(strdup("-serial"));
 	ARG(qemu_fmt("file:%s/serial.log", s->dir));
 	ARG(strdup("-qmp"));
@@ -126,7 +134,7 @@ int qemu_build_argv(const struct vm_spec *s, char **argv, int max)
 	ARG(strdup("-pidfile"));
 	ARG(qemu_fmt("%s/qemu.pid", s->dir));
 	ARG(strdup("-device"));
-	ARG(qemu_fmt("virtio-balloon-pci,id=balloon0%s", dev));
+	ARG(qemu_fmt("virtio-balloon-pci,id=" BB_BALLOON_ID "%s", dev));
 	ARG(strdup("-device"));
 	ARG(strdup("virtio-serial-pci,id=vser0"));
 	ARG(strdup("-chardev"));

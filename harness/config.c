@@ -42,6 +42,8 @@ const struct cfg_option cfg_options[] = {
 	  "accelerator: auto probes KVM with a real boot, falls back to TCG" },
 	{ "backend", CFG_ENUM, OFF(backend), "qemu", NULL, 0, 0, backends, 0,
 	  "how VMs are run" },
+	{ "connect", CFG_STR, OFF(connect), "qemu:///system", NULL, 0, 0, NULL,
+	  0, "libvirt URIs, comma-separated: VMs go round-robin over them" },
 	{ "driver", CFG_ENUM, OFF(driver), "stock", NULL, 0, 0, drivers, 1,
 	  "guest balloon driver" },
 	{ "modparams", CFG_STR, OFF(modparams), "", NULL, 0, 0, NULL, 1,

@@ -18,6 +18,7 @@ struct bb_config {
 	int vcpus;			/* vCPUs per VM */
 	char accel[8];			/* auto | tcg | kvm */
 	char backend[16];		/* qemu | libvirt */
+	char connect[CFG_STR_LEN];	/* libvirt URIs, "u1,u2": VMs round-robin */
 	char driver[16];		/* stock | vballoon | none */
 	char modparams[CFG_STR_LEN];	/* module parameters, "k=v k2=v2" */
 	char qemu[16];			/* patched | stock */

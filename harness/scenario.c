@@ -79,6 +79,21 @@ int scn_check_built(const struct bb_config *cfg, char *err, unsigned long len)
 	return 0;
 }
 
+int scn_pick_uri(const char *list, int index, char *out, unsigned long len)
+{
+	char buf[CFG_STR_LEN], *uris[CFG_STR_LEN / 2], *tok, *save = NULL;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save))
+		uris[n++] = tok;
+	if (!n)
+		return -EINVAL;
+	snprintf(out, len, "%s", uris[index % n]);
+	return 0;
+}
+
 int scn_fill_spec(const struct bb_config *cfg, const char *accel,
 		  struct vm_spec *spec, char *err, unsigned long len)
 {
@@ -102,14 +117,29 @@ int scn_fill_spec(const struct bb_config *cfg, const char *accel,
 	spec->memory_bytes = cfg->memory.bytes;
 	spec->vcpus = cfg->vcpus;
 	spec->tb_size_bytes = cfg->tb_size.bytes;
+	if (scn_pick_uri(cfg->connect, spec->index, spec->uri,
+			 sizeof(spec->uri)) && !strcmp(cfg->backend, "libvirt")) {
+		snprintf(err, len, "key 'connect': no libvirt URI in '%s'",
+			 cfg->connect);
+		return -EINVAL;
+	}
 	return 0;
 }
+
+/* Every way of running VMs; the `backend` key names one. */
+static const struct backend_ops *const scn_backends[] = {
+	&backend_qemu,
+	&backend_libvirt,
+};
 
 const struct backend_ops *scn_backend(const struct bb_config *cfg, char *err,
 				      unsigned long len)
 {
-	if (!strcmp(cfg->backend, "qemu"))
-		return &backend_qemu;
+	unsigned i;
+
+	for (i = 0; i < sizeof(scn_backends) / sizeof(scn_backends[0]); i++)
+		if (!strcmp(cfg->backend, scn_backends[i]->name))
+			return scn_backends[i];
 	snprintf(err, len, "key 'backend': '%s' is not available in this "
 		 "build", cfg->backend);
 	return NULL;
@@ -140,6 +170,8 @@ int scn_start_fleet(const struct bb_config *cfg, struct fleet *f, int n,
 	}
 	for (i = 0; i < n; i++)
 		scn_fill_spec(cfg, accel, &f->vms[i].spec, err, len);
+	if (ops == &backend_libvirt)
+		bb_info("through libvirt: %s", cfg->connect);
 	bb_info("booting %d VM%s (%s, %s each, driver %s%s%s%s%s)", n,
 		n == 1 ? "" : "s", accel,
 		unit_fmt_size(cfg->memory.bytes, size, sizeof(size)),

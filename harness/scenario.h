@@ -37,6 +37,9 @@ int scn_fill_spec(const struct bb_config *cfg, const char *accel,
 /* Are the files the scenario needs built?  Names what is missing. */
 int scn_check_built(const struct bb_config *cfg, char *err, unsigned long len);
 
+/* Entry index (round-robin) of a comma-separated URI list; -EINVAL if none. */
+int scn_pick_uri(const char *list, int index, char *out, unsigned long len);
+
 /* The backend named by cfg->backend. */
 const struct backend_ops *scn_backend(const struct bb_config *cfg, char *err,
 				      unsigned long len);

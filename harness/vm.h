@@ -30,6 +30,7 @@ struct vm {
 	uint64_t balloon_actual;	/* last BALLOON_CHANGE "actual", bytes */
 	unsigned balloon_events;	/* BALLOON_CHANGE events seen */
 	int shutdown_seen;		/* SHUTDOWN event seen */
+	void *priv;			/* the backend's own state, or NULL */
 };
 
 struct fleet {

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The libvirt backend: each VM is a transient domain, bb-<pid>-vmNN, on one
+ * of the `connect` URIs, started with VIR_DOMAIN_START_AUTODESTROY so that
+ * libvirt destroys it when our connection closes, even if we are killed.
+ *
+ * libvirt holds the monitor and the guest agent channel, so monitor commands
+ * go through virDomainQemuMonitorCommand and agent commands through
+ * virDomainQemuAgentCommand (an agent transport, see agent.h).  The balloon
+ * is libvirt's default memballoon, alias balloon0: the same QOM path as the
+ * QEMU backend's.  Its extra properties go through <qemu:override>.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
+
+#include "log.h"
+#include "vm.h"
+
+/* Where qemu:///system keeps each domain's QEMU log and pid file. */
+#define LV_LOG_DIR "/var/log/libvirt/qemu"
+#define LV_RUN_DIR "/run/libvirt/qemu"
+/* Distinct URIs one run may spread its fleet over. */
+#define LV_MAX_CONNS 32
+
+/* One connection per URI, shared by the VMs on it. */
+struct lv_conn {
+	char uri[256];		/* as configured */
+	virConnectPtr conn;	/* NULL when the slot is free */
+	int refs;		/* VMs using it */
+};
+
+/* What the backend keeps per VM (vm->priv). */
+struct lv_vm {
+	struct lv_conn *c;	/* its connection */
+	virDomainPtr dom;	/* NULL once the domain is gone */
+	char name[64];		/* domain name, bb-<pid>-vmNN */
+	int local;		/* on this host: pid and logs are readable */
+};
+
+static struct lv_conn lv_conns[LV_MAX_CONNS];
+
+/* libvirt prints every error to stderr by default; ours carry them. */
+static void lv_quiet(void *opaque, virErrorPtr e)
+{
+	(void)opaque;
+	(void)e;
+}
+
+static const char *lv_last_error(void)
+{
+	const char *m = virGetLastErrorMessage();
+
+	return m && *m ? m : "unknown libvirt error";
+}
+
+int lv_uri_is_local(const char *uri)
+{
+	const char *p = strstr(uri, "://");
+
+	/* driver[+transport]:///path has no host part: this host */
+	return p && p[3] == '/';
+}
+
+static void lv_esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+/* The libvirt type of a -device value: bool, signed, unsigned or string. */
+static const char *lv_prop_type(const char *v, const char **val)
+{
+	static const char *const yes[] = { "on", "true", "yes", NULL };
+	static const char *const no[] = { "off", "false", "no", NULL };
+	const char *d = v + (*v == '-');
+	int i;
+
+	for (i = 0; yes[i]; i++) {
+		*val = !strcmp(v, yes[i]) ? "true" :
+		       !strcmp(v, no[i]) ? "false" : NULL;
+		if (*val)
+			return "bool";
+	}
+	*val = v;
+	if (*d && strspn(d, "0123456789") == strlen(d))
+		return *v == '-' ? "signed" : "unsigned";
+	return "string";
+}
+
+/* "chunk-transfer=on,sg=on" as <qemu:property> elements; "k" means k=on. */
+static void lv_props(FILE *f, const char *device)
+{
+	char buf[256], *save = NULL, *kv, *eq;
+	const char *type, *val;
+
+	snprintf(buf, sizeof(buf), "%s", device);
+	for (kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		eq = strchr(kv, '=');
+		if (eq)
+			*eq = '\0';
+		type = lv_prop_type(eq ? eq + 1 : "on", &val);
+		fputs("        <qemu:property name='", f);
+		lv_esc(f, kv);
+		fprintf(f, "' type='%s' value='", type);
+		lv_esc(f, val);
+		fputs("'/>\n", f);
+	}
+}
+
+static void lv_xml_os(FILE *f, const struct vm_spec *s, const char *cmdline)
+{
+	fputs("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n", f);
+	if (!access(QEMU_QBOOT, R_OK))
+		fputs("    <loader type='rom'>" QEMU_QBOOT "</loader>\n", f);
+	fputs("    <kernel>", f);
+	lv_esc(f, s->kernel);
+	fputs("</kernel>\n    <initrd>", f);
+	lv_esc(f, s->initrd);
+	fputs("</initrd>\n    <cmdline>", f);
+	lv_esc(f, cmdline);
+	fputs("</cmdline>\n  </os>\n", f);
+	/* ACPI as in the QEMU backend; tb-cache is its -accel tcg,tb-size */
+	fputs("  <features>\n    <acpi/>\n", f);
+	if (strcmp(s->accel, "kvm"))
+		fprintf(f, "    <tcg><tb-cache unit='MiB'>%llu</tb-cache></tcg>\n",
+			(unsigned long long)(s->tb_size_bytes >> 20));
+	fputs("  </features>\n", f);
+	if (!strcmp(s->accel, "kvm"))
+		fputs("  <cpu mode='host-passthrough'/>\n", f);
+}
+
+static void lv_xml_devices(FILE *f, const struct vm_spec *s,
+			   const char *serial_path)
+{
+	fputs("  <devices>\n    <emulator>", f);
+	lv_esc(f, s->qemu_bin);
+	fputs("</emulator>\n"
+	      "    <controller type='usb' model='none'/>\n"
+	      "    <serial type='file'>\n      <source path='", f);
+	lv_esc(f, serial_path);
+	fputs("'/>\n      <target port='0'/>\n    </serial>\n"
+	      /* no path: libvirt picks one and connects to it itself */
+	      "    <channel type='unix'>\n"
+	      "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
+	      "    </channel>\n"
+	      "    <memballoon model='virtio'/>\n"
+	      "  </devices>\n", f);
+	if (!s->device[0])
+		return;
+	fputs("  <qemu:override>\n"
+	      "    <qemu:device alias='" BB_BALLOON_ID "'>\n"
+	      "      <qemu:frontend>\n", f);
+	lv_props(f, s->device);
+	fputs("      </qemu:frontend>\n    </qemu:device>\n"
+	      "  </qemu:override>\n", f);
+}
+
+char *lv_domain_xml(const struct vm_spec *s, const char *domname,
+		    const char *serial_path)
+{
+	char cmdline[600], *xml = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	if (qemu_kernel_cmdline(s, cmdline, sizeof(cmdline)))
+		return NULL;
+	f = open_memstream(&xml, &size);
+	if (!f)
+		return NULL;
+	fprintf(f, "<domain type='%s' xmlns:qemu="
+		"'http://libvirt.org/schemas/domain/qemu/1.0'>\n  <name>",
+		strcmp(s->accel, "kvm") ? "qemu" : "kvm");
+	lv_esc(f, domname);
+	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n"
+		"  <vcpu>%d</vcpu>\n",
+		(unsigned long long)(s->memory_bytes >> 10), s->vcpus);
+	lv_xml_os(f, s, cmdline);
+	/* a guest that stops, reboots or panics is gone, as with -no-reboot */
+	fputs("  <on_poweroff>destroy</on_poweroff>\n"
+	      "  <on_reboot>destroy</on_reboot>\n"
+	      "  <on_crash>destroy</on_crash>\n", f);
+	lv_xml_devices(f, s, serial_path);
+	fputs("</domain>\n", f);
+	if (fclose(f)) {
+		free(xml);
+		return NULL;
+	}
+	return xml;
+}
+
+static struct lv_conn *lv_conn_get(const char *uri, char *err,
+				   unsigned long len)
+{
+	struct lv_conn *c, *free_slot = NULL;
+
+	for (c = lv_conns; c < lv_conns + LV_MAX_CONNS; c++) {
+		if (c->conn && !strcmp(c->uri, uri)) {
+			c->refs++;
+			return c;
+		}
+		if (!c->conn && !free_slot)
+			free_slot = c;
+	}
+	if (!free_slot) {
+		snprintf(err, len, "libvirt: more than %d URIs", LV_MAX_CONNS);
+		return NULL;
+	}
+	virInitialize();
+	virSetErrorFunc(NULL, lv_quiet);
+	free_slot->conn = virConnectOpen(uri);
+	if (!free_slot->conn) {
+		snprintf(err, len, "libvirt: cannot connect to %s: %s (is "
+			 "libvirtd running there? scripts/libvirtd-up.sh starts "
+			 "a local one)", uri, lv_last_error());
+		return NULL;
+	}
+	snprintf(free_slot->uri, sizeof(free_slot->uri), "%s", uri);
+	free_slot->refs = 1;
+	return free_slot;
+}
+
+static void lv_conn_put(struct lv_conn *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	/* closing it also destroys any domain of ours still running */
+	virConnectClose(c->conn);
+	c->conn = NULL;
+	c->uri[0] = '\0';
+}
+
+/*
+ * Where the serial console goes.  Locally, the VM's run directory, where
+ * vm_report_death reads it.  On another host that directory does not
+ * exist: libvirt's own log directory there.
+ */
+static void lv_serial_path(const struct vm *vm, const struct lv_vm *v,
+			   char *buf, unsigned long len)
+{
+	if (v->local)
+		snprintf(buf, len, "%s/serial.log", vm->spec.dir);
+	else
+		snprintf(buf, len, LV_LOG_DIR "/%s-serial.log", v->name);
+}
+
+/* Local QEMU pid from libvirt's pid file; 0 when unknown or remote. */
+static pid_t lv_read_pid(const struct lv_vm *v)
+{
+	char path[128];
+	long pid = 0;
+	FILE *fp;
+
+	if (!v->local)
+		return 0;
+	snprintf(path, sizeof(path), LV_RUN_DIR "/%s.pid", v->name);
+	fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	if (fscanf(fp, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(fp);
+	return (pid_t)pid;
+}
+
+/* Parse a monitor or agent reply: the "return" value, or its error. */
+static int lv_reply(const char *what, const char *cmd, const char *text,
+		    json_t **ret, char *err, unsigned long len)
+{
+	json_t *reply = json_loads(text, JSON_DISABLE_EOF_CHECK, NULL), *e;
+
+	if (!json_is_object(reply)) {
+		snprintf(err, len, "%s %s: reply is not a JSON object: %.200s",
+			 what, cmd, text);
+		json_decref(reply);
+		return -EPROTO;
+	}
+	e = json_object_get(reply, "error");
+	if (e) {
+		snprintf(err, len, "%s %s: %s", what, cmd,
+			 json_string_value(json_object_get(e, "desc")) ?: "error");
+		json_decref(reply);
+		return -EREMOTEIO;
+	}
+	if (ret)
+		*ret = json_incref(json_object_get(reply, "return"));
+	json_decref(reply);
+	return 0;
+}
+
+/* {"execute": cmd, "arguments": args} as text; args consumed. */
+static char *lv_command(const char *cmd, json_t *args)
+{
+	json_t *msg = json_pack("{s:s}", "execute", cmd);
+	char *text;
+
+	if (args)
+		json_object_set_new(msg, "arguments", args);
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	return text;
+}
+
+/*
+ * The monitor, through libvirt.  libvirt bounds each command with its own
+ * timeout (its monitor job lock), so timeout_ms is not passed on.
+ */
+static int lv_qmp(struct vm *vm, const char *cmd, json_t *args, json_t **ret,
+		  int timeout_ms, char *err, unsigned long len)
+{
+	struct lv_vm *v = vm->priv;
+	char *text, *out = NULL;
+	int rc;
+
+	(void)timeout_ms;
+	text = lv_command(cmd, args);
+	if (!v || !v->dom || !text) {
+		snprintf(err, len, "QMP %s: %s is not running", cmd,
+			 vm->spec.name);
+		free(text);
+		return -EPIPE;
+	}
+	rc = virDomainQemuMonitorCommand(v->dom, text, &out, 0);
+	free(text);
+	if (rc < 0) {
+		snprintf(err, len, "QMP %s: %s", cmd, lv_last_error());
+		return -EIO;
+	}
+	rc = lv_reply("QMP", cmd, out, ret, err, len);
+	free(out);
+	return rc;
+}
+
+/* The guest agent, through libvirt: an agent_transport_fn. */
+static int lv_agent_call(void *opaque, const char *cmd, json_t *args,
+			 json_t **ret, int timeout_ms, char *err,
+			 unsigned long len)
+{
+	struct vm *vm = opaque;
+	struct lv_vm *v = vm->priv;
+	int secs = timeout_ms <= 1000 ? 1 : (timeout_ms + 999) / 1000;
+	char *text, *out;
+	virErrorPtr e;
+	int rc;
+
+	text = lv_command(cmd, args);
+	if (!v || !v->dom || !text) {
+		snprintf(err, len, "guest agent %s: %s is not running", cmd,
+			 vm->spec.name);
+		free(text);
+		return -EPIPE;
+	}
+	out = virDomainQemuAgentCommand(v->dom, text, secs, 0);
+	free(text);
+	if (!out) {
+		e = virGetLastError();
+		snprintf(err, len, "guest agent %s: %s", cmd, lv_last_error());
+		/* not connected yet, or no answer in time */
+		return e && e->code == VIR_ERR_AGENT_UNRESPONSIVE ?
+		       -ETIMEDOUT : -EREMOTEIO;
+	}
+	rc = lv_reply("guest agent", cmd, out, ret, err, len);
+	free(out);
+	return rc;
+}
+
+static int lv_agent_open(struct vm *vm)
+{
+	agent_set_transport(&vm->agent, lv_agent_call, vm);
+	return 0;
+}
+
+/*
+ * What the harness needs of the running domain: the QEMU version for the
+ * report, and the balloon where the QEMU backend has it (libvirt names the
+ * first memballoon balloon0; this says so if that ever changes).
+ */
+static int lv_check_domain(struct vm *vm, char *err, unsigned long len)
+{
+	json_t *ret = NULL, *q;
+	int rc;
+
+	rc = lv_qmp(vm, "query-version", NULL, &ret, 30000, err, len);
+	if (rc)
+		return rc;
+	q = json_object_get(ret, "qemu");
+	snprintf(vm->qmp.version, sizeof(vm->qmp.version), "%lld.%lld.%lld",
+		 (long long)json_integer_value(json_object_get(q, "major")),
+		 (long long)json_integer_value(json_object_get(q, "minor")),
+		 (long long)json_integer_value(json_object_get(q, "micro")));
+	json_decref(ret);
+	rc = lv_qmp(vm, "qom-get", json_pack("{s:s, s:s}", "path",
+		    "/machine/peripheral/" BB_BALLOON_ID, "property", "type"),
+		    NULL, 30000, err, len);
+	if (rc)
+		snprintf(err, len, "%s: no balloon at /machine/peripheral/"
+			 BB_BALLOON_ID " in the libvirt domain", vm->spec.name);
+	return rc;
+}
+
+/* Locally, qemu.log in the run directory is libvirt's log of this QEMU. */
+static void lv_link_log(const struct vm *vm, const struct lv_vm *v)
+{
+	char target[128], link[300];
+
+	if (!v->local || !strstr(vm->spec.uri, "/system"))
+		return;
+	snprintf(target, sizeof(target), LV_LOG_DIR "/%s.log", v->name);
+	snprintf(link, sizeof(link), "%s/qemu.log", vm->spec.dir);
+	if (symlink(target, link))
+		bb_debug("%s: %s", link, strerror(errno));
+}
+
+static int lv_start(struct vm *vm, struct lv_vm *v, char *err,
+		    unsigned long len)
+{
+	char serial[300], *xml;
+
+	lv_serial_path(vm, v, serial, sizeof(serial));
+	xml = lv_domain_xml(&vm->spec, v->name, serial);
+	if (!xml) {
+		snprintf(err, len, "%s: cannot build the domain XML",
+			 vm->spec.name);
+		return -ENOMEM;
+	}
+	bb_debug("%s: domain XML:\n%s", v->name, xml);
+	v->dom = virDomainCreateXML(v->c->conn, xml,
+				    VIR_DOMAIN_START_AUTODESTROY);
+	free(xml);
+	if (!v->dom) {
+		snprintf(err, len, "%s: libvirt (%s) cannot start domain %s: %s",
+			 vm->spec.name, v->c->uri, v->name, lv_last_error());
+		return -EIO;
+	}
+	vm->pid = lv_read_pid(v);
+	lv_link_log(vm, v);
+	return lv_check_domain(vm, err, len);
+}
+
+static int lv_boot(struct vm *vm, char *err, unsigned long len)
+{
+	struct lv_vm *v;
+
+	if (mkdir(vm->spec.dir, 0700) && errno != EEXIST) {
+		snprintf(err, len, "%s: %s", vm->spec.dir, strerror(errno));
+		return -errno;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	vm->priv = v;
+	snprintf(v->name, sizeof(v->name), "bb-%d-%s", (int)getpid(),
+		 vm->spec.name);
+	v->local = lv_uri_is_local(vm->spec.uri);
+	v->c = lv_conn_get(vm->spec.uri, err, len);
+	if (!v->c)
+		return -ECONNREFUSED;
+	return lv_start(vm, v, err, len);
+}
+
+/* Forget a domain that is gone; its wait status as far as libvirt says. */
+static void lv_forget(struct vm *vm, struct lv_vm *v, int status)
+{
+	virDomainFree(v->dom);
+	v->dom = NULL;
+	vm->pid = 0;
+	vm->exit_status = status;
+}
+
+static int lv_exited(struct vm *vm, int *status)
+{
+	struct lv_vm *v = vm->priv;
+	int rc, state = 0, reason = 0;
+
+	if (!v || !v->dom) {
+		*status = vm->exit_status;
+		return 1;
+	}
+	rc = virDomainGetState(v->dom, &state, &reason, 0);
+	if (!rc && state != VIR_DOMAIN_SHUTOFF && state != VIR_DOMAIN_CRASHED)
+		return 0;
+	if (rc && virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
+		/* libvirt unreachable: the VM cannot be used, count it dead;
+		 * cleanup still tries to destroy it */
+		bb_warn("%s: libvirt: %s", vm->spec.name, lv_last_error());
+		*status = W_EXITCODE(1, 0);
+		return 1;
+	}
+	/* a transient domain disappears when it stops: the reason is lost */
+	*status = state == VIR_DOMAIN_SHUTOFF &&
+		  reason == VIR_DOMAIN_SHUTOFF_SHUTDOWN ? W_EXITCODE(0, 0) :
+		  W_EXITCODE(1, 0);
+	lv_forget(vm, v, *status);
+	return 1;
+}
+
+static void lv_kill(struct vm *vm)
+{
+	struct lv_vm *v = vm->priv;
+
+	if (!v || !v->dom)
+		return;
+	if (virDomainDestroy(v->dom) < 0 &&
+	    virGetLastErrorCode() != VIR_ERR_NO_DOMAIN &&
+	    virGetLastErrorCode() != VIR_ERR_OPERATION_INVALID)
+		bb_warn("%s: cannot destroy domain %s: %s", vm->spec.name,
+			v->name, lv_last_error());
+	lv_forget(vm, v, W_EXITCODE(0, SIGKILL));
+}
+
+/*
+ * Like the QEMU backend's "quit": QEMU is asked to exit (SIGTERM through
+ * a graceful destroy) without the guest's help.  Our guest image has no
+ * ACPI power-button handler and no /sbin/shutdown for qemu-ga, so
+ * virDomainShutdown would only ever run into its timeout.
+ */
+static int lv_shutdown(struct vm *vm, int timeout_ms)
+{
+	double deadline = bb_now_ms() + timeout_ms;
+	struct lv_vm *v = vm->priv;
+	int status;
+
+	if (!v || !v->dom)
+		return 0;
+	virDomainDestroyFlags(v->dom, VIR_DOMAIN_DESTROY_GRACEFUL);
+	while (!lv_exited(vm, &status)) {
+		if (bb_now_ms() > deadline) {
+			bb_warn("%s: QEMU did not quit in %d ms; destroying "
+				"domain %s", vm->spec.name, timeout_ms, v->name);
+			lv_kill(vm);
+			return -ETIMEDOUT;
+		}
+		usleep(5000);
+	}
+	return 0;
+}
+
+/*
+ * The QEMU pid, from libvirt's pid file: local URIs only (0 on other
+ * hosts, where host RSS and CPU time are not measured; cleanup destroys
+ * those domains all the same).
+ */
+static pid_t lv_pid(struct vm *vm)
+{
+	return vm->pid;
+}
+
+static void lv_cleanup(struct vm *vm)
+{
+	static const char *const files[] = { "serial.log", "qemu.log" };
+	struct lv_vm *v = vm->priv;
+	char path[300];
+	unsigned i;
+
+	agent_close(&vm->agent);
+	if (v) {
+		lv_kill(vm);
+		/* keep libvirt's log of a VM that died, for a post-mortem */
+		if (v->local && vm->state == VM_STOPPED) {
+			snprintf(path, sizeof(path), LV_LOG_DIR "/%s.log",
+				 v->name);
+			unlink(path);
+		}
+		lv_conn_put(v->c);
+		free(v);
+		vm->priv = NULL;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", vm->spec.dir, files[i]);
+		unlink(path);
+	}
+	rmdir(vm->spec.dir);
+}
+
+const struct backend_ops backend_libvirt = {
+	.name = "libvirt",
+	.boot = lv_boot,
+	.shutdown = lv_shutdown,
+	.kill = lv_kill,
+	.exited = lv_exited,
+	.pid = lv_pid,
+	.qmp = lv_qmp,
+	.agent_open = lv_agent_open,
+	.cleanup = lv_cleanup,
+};
