@@ -106,6 +106,21 @@ static void print_share(json_t *row, const char *key, double total)
 		printf(" %6.1f%%", 100 * v / total);
 }
 
+/* The reference of a row: "stock", or "stock inflate=1/8" in a sweep. */
+static double reference_ms(json_t *rows, const char *name)
+{
+	const char *rest = strchr(name, ' ');
+	char ref[96];
+	json_t *row;
+	size_t i;
+
+	snprintf(ref, sizeof(ref), "stock%s", rest ? rest : "");
+	json_array_foreach(rows, i, row)
+		if (!strcmp(json_string_value(json_object_get(row, "name")), ref))
+			return summary_median(row, "inflate_ms");
+	return NAN;
+}
+
 void inflate_print_table(json_t *rpt)
 {
 	static const char *const stages[] = {
@@ -115,21 +130,26 @@ void inflate_print_table(json_t *rpt)
 		"stage_rest_ms",
 	};
 	json_t *rows = json_object_get(rpt, "rows"), *row;
-	double base = NAN, ms, total;
+	double base, ms, total;
+	int w = 14;
 	size_t i;
 	unsigned s;
 
 	json_array_foreach(rows, i, row)
-		if (!strcmp(json_string_value(json_object_get(row, "name")),
-			    "stock"))
-			base = summary_median(row, "inflate_ms");
-	printf("%-14s %10s %10s %8s %7s %7s %7s %7s %7s %7s %7s\n", "ROW",
+		if ((int)strlen(json_string_value(json_object_get(row, "name"))) > w)
+			w = (int)strlen(json_string_value(json_object_get(row,
+								  "name")));
+	printf("%-*s %10s %10s %8s %7s %7s %7s %7s %7s %7s %7s", w, "ROW",
 	       "INFLATE_MS", "DEFLATE_MS", "SPEEDUP", "ALLOC", "BUILD", "TRANSP",
 	       "QUEUE", "XLATE", "DISCARD", "REST");
+	printf("\n");
 	json_array_foreach(rows, i, row) {
 		ms = summary_median(row, "inflate_ms");
 		total = summary_mean(row, "inflate_ms");
-		printf("%-14s", json_string_value(json_object_get(row, "name")));
+		printf("%-*s", w, json_string_value(json_object_get(row,
+							     "name")));
+		base = reference_ms(rows, json_string_value(
+				   json_object_get(row, "name")));
 		print_ms(ms);
 		print_ms(summary_median(row, "deflate_ms"));
 		if (isnan(base) || isnan(ms) || ms <= 0)

@@ -43,6 +43,7 @@ static void usage(FILE *out)
 		"  vm [--KEY VALUE]... -- STEP... boot one VM, run steps (vm --help)\n"
 		"  list                          scenarios and every scenario key\n"
 		"  plot REPORT [OUTDIR]          PNG and SVG plots of a report\n"
+		"  show REPORT                   print a report's table again\n"
 		"  compare A B                   per-row deltas between two reports\n"
 		"  gate --baseline B R [--max-regress 10%%]\n"
 		"                                exit 1 if R regresses against B\n"
@@ -187,6 +188,8 @@ int main(int argc, char **argv)
 		return cmd_plot(argc, argv);
 	if (!strcmp(cmd, "compare"))
 		return cmd_compare(argc, argv);
+	if (!strcmp(cmd, "show"))
+		return cmd_show(argc, argv);
 	if (!strcmp(cmd, "gate"))
 		return cmd_gate(argc, argv);
 	if (!strcmp(cmd, "version")) {

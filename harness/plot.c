@@ -49,7 +49,8 @@ static int plot_write_data(json_t *rpt, const char *path)
 		fprintf(fp, " %s", plot_stages[s]);
 	fprintf(fp, "\n");
 	json_array_foreach(json_object_get(rpt, "rows"), i, row) {
-		fprintf(fp, "%s", json_string_value(json_object_get(row, "name")));
+		fprintf(fp, "\"%s\"", json_string_value(json_object_get(row,
+								  "name")));
 		for (s = 0; s < NSTAGES; s++) {
 			v = plot_mean(row, plot_stages[s]);
 			if (s == NSTAGES - 1 && isnan(v))

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "inflate.h"
 #include "log.h"
 #include "report.h"
 #include "scenario.h"
@@ -253,4 +254,25 @@ int cmd_gate(int argc, char **argv)
 	json_decref(rb);
 	json_decref(rr);
 	return bad ? BB_EXIT_FAIL : BB_EXIT_OK;
+}
+
+int cmd_show(int argc, char **argv)
+{
+	char err[1024];
+	json_t *rpt;
+
+	if (argc != 1 || !strcmp(argv[0], "--help")) {
+		printf("usage: balloonbench show REPORT\n"
+		       "Print a report's table again: medians, speed-ups, stage "
+		       "shares.\n");
+		return argc == 1 ? BB_EXIT_OK : BB_EXIT_USAGE;
+	}
+	rpt = rpt_load(argv[0], err, sizeof(err));
+	if (!rpt) {
+		bb_err("%s", err);
+		return BB_EXIT_USAGE;
+	}
+	inflate_print_table(rpt);
+	json_decref(rpt);
+	return BB_EXIT_OK;
 }
