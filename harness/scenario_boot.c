@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "report.h"
 #include "scenario.h"
 #include "vm.h"
 
@@ -72,6 +73,32 @@ static void boot_print(const struct fleet *f, const struct boot_row *rows,
 	       unit_fmt_size(rss_max, b, sizeof(b)));
 }
 
+/* One row, one sample per VM; written like every scenario's report. */
+static void boot_report(const struct bb_config *cfg, const struct fleet *f,
+			const struct boot_row *rows, const char *accel,
+			double all_ready_s)
+{
+	json_t *rpt = rpt_new(cfg, accel), *row;
+	char path[600];
+	int i;
+
+	row = rpt_add_row(rpt, "boot", json_pack("{s:s, s:s, s:f}", "driver",
+			  cfg->driver, "qemu", cfg->qemu, "all_ready_s",
+			  all_ready_s));
+	for (i = 0; i < f->n; i++)
+		rpt_add_run(row, json_pack("{s:s, s:f, s:I, s:I}", "vm",
+			    f->vms[i].spec.name, "boot_ms", rows[i].boot_s * 1000,
+			    "memtotal_bytes", (json_int_t)rows[i].memtotal,
+			    "rss_bytes", (json_int_t)rows[i].rss));
+	rpt_summarize_row(row);
+	rpt_note_qemu(rpt, cfg->qemu, f->vms[0].qmp.version);
+	if (rpt_write(rpt, cfg->output_dir, cfg->name, path, sizeof(path)))
+		bb_warn("cannot write the report under %s", cfg->output_dir);
+	else
+		printf("report: %s\n", path);
+	json_decref(rpt);
+}
+
 static int boot_run(struct bb_config *cfg)
 {
 	struct boot_row *rows = NULL;
@@ -92,6 +119,7 @@ static int boot_run(struct bb_config *cfg)
 	if (!rows || fleet_check(&f))
 		goto out;
 	boot_print(&f, rows, accel, (bb_now_ms() - t0) / 1000);
+	boot_report(cfg, &f, rows, accel, (bb_now_ms() - t0) / 1000);
 	rc = BB_EXIT_OK;
 out:
 	fleet_destroy(&f);

@@ -6,7 +6,7 @@ plan 6
 
 for sig in INT TERM; do
 	err=$T_TMP/bb-$sig.err
-	"$BB" boot --vms 2 --memory 256M --accel tcg --max_parallel_boots 1 \
+	"$BB" boot --vms 2 --memory 256M --accel tcg --max_parallel_boots 1 --output_dir "$T_TMP/res" \
 		>"$T_TMP/bb.out" 2>"$err" &
 	bb=$!
 	# Interrupt while the second VM is still booting.
