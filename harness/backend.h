@@ -23,7 +23,7 @@ struct vm_spec {
 	char driver[16];		/* stock | vballoon | none */
 	char modparams[256];		/* "k=v k2=v2" */
 	char device[256];		/* extra virtio-balloon properties */
-	char uri[256];			/* libvirt connection URI (libvirt backend) */
+	char uri[256];			/* libvirt URI (libvirt backend only) */
 	int probe;			/* boot only to prove the accelerator */
 };
 

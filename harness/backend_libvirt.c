@@ -111,7 +111,8 @@ static void lv_props(FILE *f, const char *device)
 	const char *type, *val;
 
 	snprintf(buf, sizeof(buf), "%s", device);
-	for (kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+	for (kv = strtok_r(buf, ",", &save); kv;
+	     kv = strtok_r(NULL, ",", &save)) {
 		eq = strchr(kv, '=');
 		if (eq)
 			*eq = '\0';
@@ -139,7 +140,8 @@ static void lv_xml_os(FILE *f, const struct vm_spec *s, const char *cmdline)
 	/* ACPI as in the QEMU backend; tb-cache is its -accel tcg,tb-size */
 	fputs("  <features>\n    <acpi/>\n", f);
 	if (strcmp(s->accel, "kvm"))
-		fprintf(f, "    <tcg><tb-cache unit='MiB'>%llu</tb-cache></tcg>\n",
+		fprintf(f, "    <tcg><tb-cache unit='MiB'>%llu</tb-cache>"
+			"</tcg>\n",
 			(unsigned long long)(s->tb_size_bytes >> 20));
 	fputs("  </features>\n", f);
 	if (!strcmp(s->accel, "kvm"))
@@ -227,7 +229,8 @@ static struct lv_conn *lv_conn_get(const char *uri, char *err,
 	free_slot->conn = virConnectOpen(uri);
 	if (!free_slot->conn) {
 		snprintf(err, len, "libvirt: cannot connect to %s: %s (is "
-			 "libvirtd running there? scripts/libvirtd-up.sh starts "
+			 "libvirtd running there? scripts/libvirtd-up.sh "
+			 "starts "
 			 "a local one)", uri, lv_last_error());
 		return NULL;
 	}
@@ -294,7 +297,8 @@ static int lv_reply(const char *what, const char *cmd, const char *text,
 	e = json_object_get(reply, "error");
 	if (e) {
 		snprintf(err, len, "%s %s: %s", what, cmd,
-			 json_string_value(json_object_get(e, "desc")) ?: "error");
+			 json_string_value(json_object_get(e, "desc")) ?:
+			 "error");
 		json_decref(reply);
 		return -EREMOTEIO;
 	}
@@ -439,12 +443,14 @@ static int lv_start(struct vm *vm, struct lv_vm *v, char *err,
 			 vm->spec.name);
 		return -ENOMEM;
 	}
-	bb_debug("%s: domain XML:\n%s", v->name, xml);
+	bb_debug("%s: domain %s on %s:\n%s", vm->spec.name, v->name,
+		 v->c->uri, xml);
 	v->dom = virDomainCreateXML(v->c->conn, xml,
 				    VIR_DOMAIN_START_AUTODESTROY);
 	free(xml);
 	if (!v->dom) {
-		snprintf(err, len, "%s: libvirt (%s) cannot start domain %s: %s",
+		snprintf(err, len, "%s: libvirt (%s) cannot start domain "
+			 "%s: %s",
 			 vm->spec.name, v->c->uri, v->name, lv_last_error());
 		return -EIO;
 	}
@@ -457,6 +463,12 @@ static int lv_boot(struct vm *vm, char *err, unsigned long len)
 {
 	struct lv_vm *v;
 
+	/* starting a domain takes seconds: none after a ^C */
+	if (bb_interrupted) {
+		snprintf(err, len, "interrupted by signal %d",
+			 (int)bb_interrupted);
+		return -EINTR;
+	}
 	if (mkdir(vm->spec.dir, 0700) && errno != EEXIST) {
 		snprintf(err, len, "%s: %s", vm->spec.dir, strerror(errno));
 		return -errno;
@@ -542,7 +554,8 @@ static int lv_shutdown(struct vm *vm, int timeout_ms)
 	while (!lv_exited(vm, &status)) {
 		if (bb_now_ms() > deadline) {
 			bb_warn("%s: QEMU did not quit in %d ms; destroying "
-				"domain %s", vm->spec.name, timeout_ms, v->name);
+				"domain %s", vm->spec.name, timeout_ms,
+				v->name);
 			lv_kill(vm);
 			return -ETIMEDOUT;
 		}
@@ -572,11 +585,13 @@ static void lv_cleanup(struct vm *vm)
 	if (v) {
 		lv_kill(vm);
 		/* keep libvirt's log of a VM that died, for a post-mortem */
-		if (v->local && vm->state == VM_STOPPED) {
-			snprintf(path, sizeof(path), LV_LOG_DIR "/%s.log",
-				 v->name);
+		snprintf(path, sizeof(path), LV_LOG_DIR "/%s.log", v->name);
+		if (v->local && vm->state == VM_STOPPED)
 			unlink(path);
-		}
+		else if (vm->state == VM_DEAD)
+			bb_info("%s: libvirt's log of it stays at %s%s%s",
+				vm->spec.name, path, v->local ? "" : " on ",
+				v->local ? "" : v->c->uri);
 		lv_conn_put(v->c);
 		free(v);
 		vm->priv = NULL;

@@ -118,7 +118,8 @@ int scn_fill_spec(const struct bb_config *cfg, const char *accel,
 	spec->vcpus = cfg->vcpus;
 	spec->tb_size_bytes = cfg->tb_size.bytes;
 	if (scn_pick_uri(cfg->connect, spec->index, spec->uri,
-			 sizeof(spec->uri)) && !strcmp(cfg->backend, "libvirt")) {
+			 sizeof(spec->uri)) &&
+	    !strcmp(cfg->backend, "libvirt")) {
 		snprintf(err, len, "key 'connect': no libvirt URI in '%s'",
 			 cfg->connect);
 		return -EINVAL;

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* agent.c: base64, exec status parsing, resync marker handling. */
+/* agent.c: base64, exec status parsing, resync marker, transports. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "agent.h"
@@ -79,12 +82,69 @@ static void test_resync_marker(void **state)
 	jconn_close(&c);
 }
 
+/* A fake transport: the agent is "not connected" for the first ping. */
+static int fake_calls;
+
+static int fake_transport(void *opaque, const char *cmd, json_t *args,
+			  json_t **ret, int timeout_ms, char *err,
+			  unsigned long len)
+{
+	int *pings = opaque;
+
+	(void)timeout_ms;
+	fake_calls++;
+	json_decref(args);
+	if (!strcmp(cmd, "guest-ping") && (*pings)++ == 0) {
+		snprintf(err, len, "guest agent %s: not connected", cmd);
+		return -ETIMEDOUT;
+	}
+	if (!ret)
+		return 0;
+	if (!strcmp(cmd, "guest-exec"))
+		*ret = json_pack("{s:i}", "pid", 77);
+	else if (!strcmp(cmd, "guest-exec-status"))
+		*ret = json_pack("{s:b, s:i, s:s}", "exited", 1, "exitcode", 0,
+				 "out-data", "aGk=");
+	else
+		*ret = json_object();
+	return 0;
+}
+
+static void test_transport(void **state)
+{
+	struct agent_result res;
+	struct agent a;
+	char err[256];
+	int pings = 0;
+
+	(void)state;
+	agent_init(&a);
+	agent_set_transport(&a, fake_transport, &pings);
+	/* readiness: the first ping fails, the next is not sent at once */
+	assert_int_equal(agent_poll_sync(&a), 0);
+	assert_int_equal(agent_poll_sync(&a), 0);
+	assert_int_equal(fake_calls, 1);
+	usleep(150 * 1000);
+	assert_int_equal(agent_poll_sync(&a), 1);
+	assert_int_equal(fake_calls, 2);
+	/* commands go through the transport, no socket involved */
+	assert_int_equal(agent_exec(&a, "echo hi", 1000, &res, err,
+				    sizeof(err)), 0);
+	assert_int_equal(res.exitcode, 0);
+	assert_string_equal(res.out, "hi");
+	agent_result_free(&res);
+	assert_int_equal(fake_calls, 4);
+	agent_close(&a);
+	assert_null(a.transport);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_resync_marker),
+		cmocka_unit_test(test_transport),
 	};
 	return cmocka_run_group_tests_name("agent", tests, NULL, NULL);
 }
