@@ -431,6 +431,12 @@ int cfg_validate(const struct bb_config *cfg, char *err, unsigned long len)
 			 "VM per row");
 		return -EINVAL;
 	}
+	if (!strcmp(cfg->backend, "libvirt") &&
+	    !cfg->connect[strspn(cfg->connect, ", ")]) {
+		snprintf(err, len, "key 'connect': no libvirt URI in '%s'",
+			 cfg->connect);
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -136,6 +136,22 @@ static void test_errors(void **state)
 		     "one VM");
 }
 
+static void test_connect(void **state)
+{
+	struct bb_config cfg;
+
+	(void)state;
+	assert_int_equal(load("{}", &cfg), 0);
+	assert_string_equal(cfg.connect, "qemu:///system");
+	assert_int_equal(load("{\"backend\": \"libvirt\", \"connect\": "
+			      "\"qemu+ssh://a/system,qemu+ssh://b/system\"}",
+			      &cfg), 0);
+	/* an empty list only matters to the libvirt backend */
+	assert_int_equal(load("{\"connect\": \"\"}", &cfg), 0);
+	expect_error("{\"backend\": \"libvirt\", \"connect\": \" , \"}",
+		     "'connect'", "no libvirt URI");
+}
+
 static void test_set(void **state)
 {
 	struct bb_config cfg;
@@ -182,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_matrix),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_every_default_parses),
 	};
