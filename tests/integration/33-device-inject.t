@@ -4,7 +4,9 @@
 # device never acts on them, QMP keeps answering and the queues keep
 # serving: a real inflate afterwards is exact.  Every address injected lies
 # outside guest RAM, so a device that wrongly accepted one would show in
-# the page counter instead of corrupting the guest.
+# the page counter instead of corrupting the guest.  Last, a chunk across two
+# pc-dimms mapped back to back (left offline in the guest) is split and
+# both parts are discarded.
 . "$(dirname "$0")/lib/device.bash"
 dev_require
 dev_require_patched
@@ -77,7 +79,7 @@ HOLE_CHUNK_CASES=(
 PER_VM=6
 ncases=$((${#LEGACY_CASES[@]} + ${#BITMAP_CASES[@]} + ${#CHUNK_CASES[@]} +
 	${#SG_CASES[@]} + ${#HOLE_SG_CASES[@]} + ${#HOLE_CHUNK_CASES[@]}))
-plan $((ncases + 6 * PER_VM))
+plan $((ncases + 6 * PER_VM + 5))
 
 # inject_case "LINE|reason=n,...": one test, ok when the line was accepted
 # by the guest, each named counter rose by n, no other reason moved, and
@@ -147,4 +149,42 @@ vm_cases "$MEM" ",chunk-transfer=on" chunk "${CHUNK_CASES[@]}"
 vm_cases "$MEM" ",sg=on" sg "${SG_CASES[@]}"
 vm_cases "$BIG" ",sg=on" sg "${HOLE_SG_CASES[@]}"
 vm_cases "$BIG" ",chunk-transfer=on" chunk "${HOLE_CHUNK_CASES[@]}"
+
+# Two pc-dimms mapped back to back at 4 GiB, kept offline in the guest: a
+# chunk across their boundary is split, each part discarded on its own;
+# one running past the second is rejected whole.
+dimms() {
+	local saved=$DEV_QEMU_ARGS base=$((1 << 32)) span
+	DEV_QEMU_ARGS+=" -m $MEM,slots=2,maxmem=$((MEM + 256))M"
+	for d in 0 1; do
+		DEV_QEMU_ARGS+=" -object memory-backend-ram,id=dimm$d,size=128M"
+		DEV_QEMU_ARGS+=" -device pc-dimm,memdev=dimm$d,id=dimm$d"
+	done
+	# The guest must leave the dimms offline: their pages get discarded.
+	if ! dev_boot "$MEM" ",chunk-transfer=on" \
+		"bb.driver=vballoon bb.modparams=mode=chunk,allow_inject=1 memhp_default_state=offline" ||
+		[[ $(dev_guest 'cat /sys/devices/system/memory/auto_online_blocks') != offline ]]; then
+		DEV_QEMU_ARGS=$saved
+		not_ok "dimms: boot with two pc-dimms left offline"
+		for ((i = 1; i < 5; i++)); do not_ok "dimms: (not booted)"; done
+		dev_stop
+		return
+	fi
+	DEV_QEMU_ARGS=$saved
+	ok "dimms: boot with two pc-dimms left offline"
+	is "$(dev_qmp query-memory-devices | jq -c '[.[].data.addr]')" \
+		"[$base,$((base + (128 << 20)))]" "dimms: two pc-dimms back to back at 4 GiB"
+	span=$(printf '0x%x' $((base + (127 << 20))))
+	dev_inject "chunk $span 0x200000" >/dev/null
+	dev_snap
+	is "$(dev_stat '.inflate | [.pages, .ranges, ([.rejected[]] | add)] | join(" ")')" \
+		"512 2 0" "dimms: a chunk across the boundary is split, both parts discarded"
+	dev_inject "chunk $base 0x10001000" >/dev/null
+	dev_snap
+	is "$(dev_stat '.inflate | [.pages, .ranges, .rejected["not-ram"]] | join(" ")')" \
+		"512 2 1" "dimms: a chunk running past the second dimm is rejected whole"
+	dev_stop
+	check "dimms: QEMU wrote no warning or error" test ! -s "$DEV_DIR/qemu.log"
+}
+dimms
 done_testing
