@@ -230,8 +230,7 @@ static struct lv_conn *lv_conn_get(const char *uri, char *err,
 	if (!free_slot->conn) {
 		snprintf(err, len, "libvirt: cannot connect to %s: %s (is "
 			 "libvirtd running there? scripts/libvirtd-up.sh "
-			 "starts "
-			 "a local one)", uri, lv_last_error());
+			 "starts a local one)", uri, lv_last_error());
 		return NULL;
 	}
 	snprintf(free_slot->uri, sizeof(free_slot->uri), "%s", uri);

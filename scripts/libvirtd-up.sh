@@ -122,6 +122,8 @@ running_pid() {
 	[[ -r $PIDFILE ]] || return 1
 	pid=$(cat "$PIDFILE")
 	[[ -n $pid && -d /proc/$pid ]] || return 1
+	# a stale pid file may name another process by now
+	[[ $(cat "/proc/$pid/comm" 2>/dev/null) == "${daemon##*/}" ]] || return 1
 	echo "$pid"
 }
 
@@ -160,13 +162,31 @@ for d in /run/libvirt /run/libvirt/qemu /var/lib/libvirt/qemu \
 done
 conf_changed=0
 update_qemu_conf && conf_changed=1
-update_daemon_conf && conf_changed=1
+# systemd, where it runs, starts libvirtd with its own configuration.
+systemd=0
+[[ -d /run/systemd/system ]] && systemd=1
+if ((!systemd)) && update_daemon_conf; then
+	conf_changed=1
+fi
 
-if pid=$(running_pid); then
+# Domains running under the daemon: a restart would take them down.
+busy() { [[ -n $(timeout 5 virsh -q -c "$URI" list --name 2>/dev/null) ]]; }
+
+if ((systemd)); then
+	# systemd runs libvirtd here: only qemu.conf matters, it restarts it.
+	unit=libvirtd
+	if ! answers; then
+		systemctl start "$unit" || die "systemctl start $unit failed"
+		note "started $unit through systemd"
+	elif ((conf_changed)); then
+		busy && die "qemu.conf changed but libvirtd runs domains; restart $unit by hand"
+		systemctl restart "$unit" || die "systemctl restart $unit failed"
+		note "restarted $unit through systemd"
+	fi
+	answers || die "$unit runs but $URI does not answer"
+elif pid=$(running_pid); then
 	if ((conf_changed)); then
-		if [[ -n $(timeout 5 virsh -q -c "$URI" list --name 2>/dev/null) ]]; then
-			die "the configuration changed but libvirtd (pid $pid) runs domains; restart it by hand"
-		fi
+		busy && die "the configuration changed but libvirtd (pid $pid) runs domains; restart it by hand"
 		log "restarting libvirtd (pid $pid) for the new configuration"
 		stop_daemon "$pid"
 		start_daemon
@@ -174,8 +194,10 @@ if pid=$(running_pid); then
 		die "libvirtd (pid $pid) runs but $URI does not answer (see $DAEMON_LOG)"
 	fi
 elif answers; then
-	# Someone else's daemon (a service manager, another pid file).
-	((conf_changed)) && log "a libvirtd not started by this script answers; restart it to apply the changes"
+	# Someone else's daemon (another pid file, another service manager).
+	if ((conf_changed)); then
+		log "a libvirtd this script did not start answers; restart it to apply the changes"
+	fi
 else
 	start_daemon
 fi
