@@ -44,6 +44,7 @@ struct lv_vm {
 	virDomainPtr dom;	/* NULL once the domain is gone */
 	char name[64];		/* domain name, bb-<pid>-vmNN */
 	int local;		/* on this host: pid and logs are readable */
+	int started;		/* the domain was created: libvirt logged it */
 };
 
 static struct lv_conn lv_conns[LV_MAX_CONNS];
@@ -60,151 +61,6 @@ static const char *lv_last_error(void)
 	const char *m = virGetLastErrorMessage();
 
 	return m && *m ? m : "unknown libvirt error";
-}
-
-int lv_uri_is_local(const char *uri)
-{
-	const char *p = strstr(uri, "://");
-
-	/* driver[+transport]:///path has no host part: this host */
-	return p && p[3] == '/';
-}
-
-static void lv_esc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
-/* The libvirt type of a -device value: bool, signed, unsigned or string. */
-static const char *lv_prop_type(const char *v, const char **val)
-{
-	static const char *const yes[] = { "on", "true", "yes", NULL };
-	static const char *const no[] = { "off", "false", "no", NULL };
-	const char *d = v + (*v == '-');
-	int i;
-
-	for (i = 0; yes[i]; i++) {
-		*val = !strcmp(v, yes[i]) ? "true" :
-		       !strcmp(v, no[i]) ? "false" : NULL;
-		if (*val)
-			return "bool";
-	}
-	*val = v;
-	if (*d && strspn(d, "0123456789") == strlen(d))
-		return *v == '-' ? "signed" : "unsigned";
-	return "string";
-}
-
-/* "chunk-transfer=on,sg=on" as <qemu:property> elements; "k" means k=on. */
-static void lv_props(FILE *f, const char *device)
-{
-	char buf[256], *save = NULL, *kv, *eq;
-	const char *type, *val;
-
-	snprintf(buf, sizeof(buf), "%s", device);
-	for (kv = strtok_r(buf, ",", &save); kv;
-	     kv = strtok_r(NULL, ",", &save)) {
-		eq = strchr(kv, '=');
-		if (eq)
-			*eq = '\0';
-		type = lv_prop_type(eq ? eq + 1 : "on", &val);
-		fputs("        <qemu:property name='", f);
-		lv_esc(f, kv);
-		fprintf(f, "' type='%s' value='", type);
-		lv_esc(f, val);
-		fputs("'/>\n", f);
-	}
-}
-
-static void lv_xml_os(FILE *f, const struct vm_spec *s, const char *cmdline)
-{
-	fputs("  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n", f);
-	if (!access(QEMU_QBOOT, R_OK))
-		fputs("    <loader type='rom'>" QEMU_QBOOT "</loader>\n", f);
-	fputs("    <kernel>", f);
-	lv_esc(f, s->kernel);
-	fputs("</kernel>\n    <initrd>", f);
-	lv_esc(f, s->initrd);
-	fputs("</initrd>\n    <cmdline>", f);
-	lv_esc(f, cmdline);
-	fputs("</cmdline>\n  </os>\n", f);
-	/* ACPI as in the QEMU backend; tb-cache is its -accel tcg,tb-size */
-	fputs("  <features>\n    <acpi/>\n", f);
-	if (strcmp(s->accel, "kvm"))
-		fprintf(f, "    <tcg><tb-cache unit='MiB'>%llu</tb-cache>"
-			"</tcg>\n",
-			(unsigned long long)(s->tb_size_bytes >> 20));
-	fputs("  </features>\n", f);
-	if (!strcmp(s->accel, "kvm"))
-		fputs("  <cpu mode='host-passthrough'/>\n", f);
-}
-
-static void lv_xml_devices(FILE *f, const struct vm_spec *s,
-			   const char *serial_path)
-{
-	fputs("  <devices>\n    <emulator>", f);
-	lv_esc(f, s->qemu_bin);
-	fputs("</emulator>\n"
-	      "    <controller type='usb' model='none'/>\n"
-	      "    <serial type='file'>\n      <source path='", f);
-	lv_esc(f, serial_path);
-	fputs("'/>\n      <target port='0'/>\n    </serial>\n"
-	      /* no path: libvirt picks one and connects to it itself */
-	      "    <channel type='unix'>\n"
-	      "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
-	      "    </channel>\n"
-	      "    <memballoon model='virtio'/>\n"
-	      "  </devices>\n", f);
-	if (!s->device[0])
-		return;
-	fputs("  <qemu:override>\n"
-	      "    <qemu:device alias='" BB_BALLOON_ID "'>\n"
-	      "      <qemu:frontend>\n", f);
-	lv_props(f, s->device);
-	fputs("      </qemu:frontend>\n    </qemu:device>\n"
-	      "  </qemu:override>\n", f);
-}
-
-char *lv_domain_xml(const struct vm_spec *s, const char *domname,
-		    const char *serial_path)
-{
-	char cmdline[600], *xml = NULL;
-	size_t size = 0;
-	FILE *f;
-
-	if (qemu_kernel_cmdline(s, cmdline, sizeof(cmdline)))
-		return NULL;
-	f = open_memstream(&xml, &size);
-	if (!f)
-		return NULL;
-	fprintf(f, "<domain type='%s' xmlns:qemu="
-		"'http://libvirt.org/schemas/domain/qemu/1.0'>\n  <name>",
-		strcmp(s->accel, "kvm") ? "qemu" : "kvm");
-	lv_esc(f, domname);
-	fprintf(f, "</name>\n  <memory unit='KiB'>%llu</memory>\n"
-		"  <vcpu>%d</vcpu>\n",
-		(unsigned long long)(s->memory_bytes >> 10), s->vcpus);
-	lv_xml_os(f, s, cmdline);
-	/* a guest that stops, reboots or panics is gone, as with -no-reboot */
-	fputs("  <on_poweroff>destroy</on_poweroff>\n"
-	      "  <on_reboot>destroy</on_reboot>\n"
-	      "  <on_crash>destroy</on_crash>\n", f);
-	lv_xml_devices(f, s, serial_path);
-	fputs("</domain>\n", f);
-	if (fclose(f)) {
-		free(xml);
-		return NULL;
-	}
-	return xml;
 }
 
 static struct lv_conn *lv_conn_get(const char *uri, char *err,
@@ -453,6 +309,7 @@ static int lv_start(struct vm *vm, struct lv_vm *v, char *err,
 			 vm->spec.name, v->c->uri, v->name, lv_last_error());
 		return -EIO;
 	}
+	v->started = 1;
 	vm->pid = lv_read_pid(v);
 	lv_link_log(vm, v);
 	return lv_check_domain(vm, err, len);
@@ -573,6 +430,25 @@ static pid_t lv_pid(struct vm *vm)
 	return vm->pid;
 }
 
+/*
+ * libvirt's log of this QEMU: removed after a clean stop, kept and named
+ * when the VM died or failed to start, for a post-mortem.
+ */
+static void lv_settle_log(const struct vm *vm, const struct lv_vm *v)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), LV_LOG_DIR "/%s.log", v->name);
+	if (v->local && vm->state == VM_STOPPED)
+		unlink(path);
+	else if (v->local && !access(path, F_OK))
+		bb_info("%s: libvirt's log of it stays at %s", vm->spec.name,
+			path);
+	else if (!v->local && v->started)
+		bb_info("%s: libvirt's log of it stays at %s on %s",
+			vm->spec.name, path, v->c->uri);
+}
+
 static void lv_cleanup(struct vm *vm)
 {
 	static const char *const files[] = { "serial.log", "qemu.log" };
@@ -583,14 +459,7 @@ static void lv_cleanup(struct vm *vm)
 	agent_close(&vm->agent);
 	if (v) {
 		lv_kill(vm);
-		/* keep libvirt's log of a VM that died, for a post-mortem */
-		snprintf(path, sizeof(path), LV_LOG_DIR "/%s.log", v->name);
-		if (v->local && vm->state == VM_STOPPED)
-			unlink(path);
-		else if (vm->state == VM_DEAD)
-			bb_info("%s: libvirt's log of it stays at %s%s%s",
-				vm->spec.name, path, v->local ? "" : " on ",
-				v->local ? "" : v->c->uri);
+		lv_settle_log(vm, v);
 		lv_conn_put(v->c);
 		free(v);
 		vm->priv = NULL;

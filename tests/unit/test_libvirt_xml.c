@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * backend_libvirt.c: the domain XML built from a VM spec, URI locality;
+ * libvirt_xml.c: the domain XML built from a VM spec, URI locality;
  * and the round-robin choice of a URI (scenario.c) that feeds it.
  */
 #include <errno.h>
@@ -133,6 +133,6 @@ int main(void)
 		cmocka_unit_test(test_uri_local),
 		cmocka_unit_test(test_pick_uri),
 	};
-	return cmocka_run_group_tests_name("backend_libvirt", tests, NULL,
+	return cmocka_run_group_tests_name("libvirt_xml", tests, NULL,
 					   NULL);
 }
