@@ -134,70 +134,15 @@ int agent_sync(struct agent *a, int timeout_ms)
 	return rc < 0 ? rc : 0;
 }
 
-/* Wait for the reply carrying id; other lines are stale and dropped. */
-static int agent_wait_reply(struct agent *a, unsigned long id,
-			    json_t **reply, int timeout_ms)
-{
-	double deadline = bb_now_ms() + timeout_ms;
-	json_t *msg, *mid;
-	int rc;
-
-	for (;;) {
-		while ((msg = jconn_next(&a->c))) {
-			mid = json_object_get(msg, "id");
-			if (json_is_integer(mid) &&
-			    (unsigned long)json_integer_value(mid) == id) {
-				*reply = msg;
-				return 0;
-			}
-			json_decref(msg);
-		}
-		rc = jconn_wait(&a->c, (int)(deadline - bb_now_ms()) + 1);
-		if (rc < 0)
-			return rc;
-		if (bb_now_ms() > deadline)
-			return -ETIMEDOUT;
-		rc = jconn_fill(&a->c);
-		if (rc < 0 && rc != -EAGAIN)
-			return rc;
-	}
-}
-
 int agent_call(struct agent *a, const char *cmd, json_t *args, json_t **ret,
 	       int timeout_ms, char *err, unsigned long len)
 {
-	unsigned long id = a->next_id++;
-	json_t *msg, *reply = NULL, *e;
-	int rc;
-
 	if (a->transport)
 		return a->transport(a->opaque, cmd, args, ret, timeout_ms, err,
 				    len);
-
-	msg = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
-	if (args)
-		json_object_set_new(msg, "arguments", args);
-	rc = jconn_send(&a->c, msg);
-	json_decref(msg);
-	if (!rc)
-		rc = agent_wait_reply(a, id, &reply, timeout_ms);
-	if (rc) {
-		snprintf(err, len, "guest agent %s: %s", cmd,
-			 rc == -ETIMEDOUT ? "no reply in time" :
-			 rc == -EPIPE ? "connection closed" : strerror(-rc));
-		return rc;
-	}
-	e = json_object_get(reply, "error");
-	if (e) {
-		snprintf(err, len, "guest agent %s: %s", cmd,
-			 json_string_value(json_object_get(e, "desc")) ?: "error");
-		json_decref(reply);
-		return -EREMOTEIO;
-	}
-	if (ret)
-		*ret = json_incref(json_object_get(reply, "return"));
-	json_decref(reply);
-	return 0;
+	/* Replies without our id are stale (earlier syncs): dropped. */
+	return jconn_call(&a->c, "guest agent", cmd, args, a->next_id++, ret,
+			  timeout_ms, NULL, NULL, err, len);
 }
 
 static int b64_value(int ch)

@@ -159,3 +159,68 @@ int jconn_wait(struct jconn *c, int timeout_ms)
 		return errno == EINTR ? 0 : -errno;
 	return rc > 0;
 }
+
+int jconn_wait_id(struct jconn *c, unsigned long id, json_t **reply,
+		  int timeout_ms, jconn_other_fn other, void *opaque)
+{
+	double deadline = bb_now_ms() + timeout_ms;
+	json_t *msg, *mid;
+	int rc;
+
+	*reply = NULL;
+	for (;;) {
+		while ((msg = jconn_next(c))) {
+			mid = json_object_get(msg, "id");
+			if (!id || (json_is_integer(mid) &&
+				    (unsigned long)json_integer_value(mid) == id)) {
+				*reply = msg;
+				return 0;
+			}
+			if (other)
+				other(opaque, msg);
+			json_decref(msg);
+		}
+		rc = jconn_wait(c, (int)(deadline - bb_now_ms()) + 1);
+		if (rc < 0)
+			return rc;
+		if (bb_now_ms() > deadline)
+			return -ETIMEDOUT;
+		rc = jconn_fill(c);
+		if (rc < 0 && rc != -EAGAIN)
+			return rc;
+	}
+}
+
+int jconn_call(struct jconn *c, const char *what, const char *cmd,
+	       json_t *args, unsigned long id, json_t **ret, int timeout_ms,
+	       jconn_other_fn other, void *opaque, char *err,
+	       unsigned long len)
+{
+	json_t *msg, *reply = NULL, *e;
+	int rc;
+
+	msg = json_pack("{s:s, s:I}", "execute", cmd, "id", (json_int_t)id);
+	if (args)
+		json_object_set_new(msg, "arguments", args);
+	rc = jconn_send(c, msg);
+	json_decref(msg);
+	if (!rc)
+		rc = jconn_wait_id(c, id, &reply, timeout_ms, other, opaque);
+	if (rc) {
+		snprintf(err, len, "%s %s: %s", what, cmd,
+			 rc == -ETIMEDOUT ? "no reply in time" :
+			 rc == -EPIPE ? "connection closed" : strerror(-rc));
+		return rc;
+	}
+	e = json_object_get(reply, "error");
+	if (e) {
+		snprintf(err, len, "%s %s: %s", what, cmd,
+			 json_string_value(json_object_get(e, "desc")) ?: "error");
+		json_decref(reply);
+		return -EREMOTEIO;
+	}
+	if (ret)
+		*ret = json_incref(json_object_get(reply, "return"));
+	json_decref(reply);
+	return 0;
+}

@@ -33,4 +33,24 @@ json_t *jconn_next(struct jconn *c);
 /* Wait up to timeout_ms for the fd to be readable: 1, 0 on timeout, -errno. */
 int jconn_wait(struct jconn *c, int timeout_ms);
 
+/* Called with each message that is not the one waited for (events). */
+typedef void (*jconn_other_fn)(void *opaque, json_t *msg);
+
+/*
+ * Wait up to timeout_ms for the message whose "id" is id (any message when
+ * id is 0); others go to other, or are dropped.  -ETIMEDOUT, -EPIPE.
+ */
+int jconn_wait_id(struct jconn *c, unsigned long id, json_t **reply,
+		  int timeout_ms, jconn_other_fn other, void *opaque);
+
+/*
+ * Send {"execute": cmd, "id": id, "arguments": args} (args consumed, may be
+ * NULL) and wait for its reply: *ret gets "return" (caller owns it); an
+ * "error" gives -EREMOTEIO.  err says what failed, prefixed with what.
+ */
+int jconn_call(struct jconn *c, const char *what, const char *cmd,
+	       json_t *args, unsigned long id, json_t **ret, int timeout_ms,
+	       jconn_other_fn other, void *opaque, char *err,
+	       unsigned long len);
+
 #endif

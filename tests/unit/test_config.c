@@ -123,8 +123,8 @@ static void test_errors(void **state)
 	expect_error("{\"matrix\": []}", "'matrix'", "object");
 	expect_error("{\"matrix\": {\"mode\": [\"sg\"], \"vms\": [1], "
 		     "\"vcpus\": [1]}}", "'matrix'", "two keys");
-	expect_error("{\"matrix\": {\"vms\": [1,2,3,4,5,6,7,8], \"vcpus\": "
-		     "[1,2,3,4,5]}}", "'matrix'", "40 rows");
+	expect_error("{\"matrix\": {\"vms\": [1,2,3,4,5,6,7,8,9], \"vcpus\": "
+		     "[1,2,3,4,5,6,7,8]}}", "'matrix'", "72 rows");
 	expect_error("{\"matrix\": {\"vms\": []}}", "'matrix.vms'", "array");
 	expect_error("{\"matrix\": {\"name\": [\"a\"]}}", "'matrix.name'",
 		     "matrix can vary");
