@@ -18,7 +18,6 @@
 #include <linux/module.h>
 #include <linux/oom.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/virtio_config.h>
 #include <linux/vmstat.h>
 
@@ -231,25 +230,6 @@ static void vb_commit_inflate(struct vballoon *vb, unsigned int nr,
 	WRITE_ONCE(vb->num_pages, vb->num_pages + c->pages);
 }
 
-static int vb_cmp_ent(const void *a, const void *b)
-{
-	const struct vb_ent *x = a, *y = b;
-
-	if (x->pfn != y->pfn)
-		return x->pfn < y->pfn ? -1 : 1;
-	return 0;
-}
-
-static void vb_sort_batch(struct vballoon *vb, unsigned int nr,
-			  struct vb_batch_cost *c)
-{
-	u64 t0 = ktime_get_ns();
-
-	if (vb->ops->sort && nr > 1)
-		sort(vb->batch, nr, sizeof(*vb->batch), vb_cmp_ent, NULL);
-	c->x.build_ns += ktime_get_ns() - t0;
-}
-
 /* One inflate batch of at most want pages.  Returns pages inflated. */
 static unsigned long vb_inflate(struct vballoon *vb, unsigned long want)
 {
@@ -264,7 +244,6 @@ static unsigned long vb_inflate(struct vballoon *vb, unsigned long want)
 	if (!nr)
 		dev_info_ratelimited(&vb->vdev->dev,
 				     "out of memory, %lu pages to go\n", want);
-	vb_sort_batch(vb, nr, &c);
 	err = vb_send(vb, vb->ivq, vb->batch, nr, &c.x);
 	if (err) {
 		dev_warn_ratelimited(&vb->vdev->dev,
@@ -402,7 +381,6 @@ static unsigned long vb_deflate(struct vballoon *vb, unsigned long want)
 	nr = vb_pick_batch(vb, want, &c);
 	if (!nr)
 		return 0;
-	vb_sort_batch(vb, nr, &c);
 	err = vb_send(vb, vb->dvq, vb->batch, nr, &c.x);
 	if (err) {
 		/* The device is gone or broken; the guest needs the memory. */

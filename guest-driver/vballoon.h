@@ -46,6 +46,9 @@
 /* Longest SG chain we build, descriptors (also bounded by the ring). */
 #define VB_SG_CHAIN_MAX		256
 
+/* Frames covered by the scratch bitmap at once: 16 GiB, a 512 KiB map. */
+#define VB_MAP_BITS		(1UL << 22)
+
 enum vb_mode {
 	VB_MODE_LEGACY,
 	VB_MODE_BITMAP,
@@ -123,16 +126,16 @@ struct vb_batch_cost {
 };
 
 struct vballoon;
+struct vb_cur;
 
 /* A transfer mode: how blocks become requests on a virtqueue. */
 struct vb_mode_ops {
 	const char *name;	/* value of the mode= parameter */
 	int feature;		/* feature bit, -1 for legacy */
-	bool sort;		/* sort entries by PFN before sending */
-	/* Encode and send entries on vq, wait for the host; 0 or -errno. */
+	bool ascending;		/* runs read in PFN order via vb->map */
+	/* Encode the runs of c, send them on vq, wait; 0 or -errno. */
 	int (*send)(struct vballoon *vb, struct virtqueue *vq,
-		    const struct vb_ent *ent, unsigned int nr,
-		    struct vb_xfer *x);
+		    struct vb_cur *c, struct vb_xfer *x);
 };
 
 extern const struct vb_mode_ops vb_modes[VB_NR_MODES];
@@ -170,6 +173,7 @@ struct vballoon {
 	unsigned int nr_bufs;		/* buffers allocated */
 	struct scatterlist *sg;		/* SG mode chain, sg_max long */
 	unsigned int sg_max;		/* descriptors per SG chain */
+	unsigned long *map;		/* scratch bitmap, VB_MAP_BITS */
 
 	/* Upstream statistics; the host reads them while posted on svq. */
 	struct virtio_balloon_stat stats[VIRTIO_BALLOON_S_NR];
