@@ -4,7 +4,7 @@
 # domain, QEMU or file is left.  A URI list spreads the fleet round-robin.
 . "$(dirname "$0")/lib/libvirt.bash"
 lv_require
-plan 11
+plan 13
 
 out=$T_TMP/boot.out
 rc=0
@@ -35,4 +35,20 @@ check "vm01 on the second URI" placed 1 'qemu+unix:///system'
 check "no domain left after the round-robin run" lv_no_domains
 all_clean() { lv_no_qemus && nothing_left; }
 check "nothing else left after the round-robin run" all_clean
+
+# ^C while libvirt is still starting the domains.
+err=$T_TMP/int.err
+"$BB" boot --backend libvirt --vms 2 --memory 256M --accel tcg \
+	--output_dir "$T_TMP/res" >"$T_TMP/int.out" 2>"$err" &
+bb=$!
+if wait_for_text "$err" 30 'booting 2 VMs'; then
+	sleep 1
+	kill -INT "$bb"
+fi
+rc=0
+wait "$bb" || rc=$?
+check "SIGINT during boot: exit status 130" test "$rc" -eq 130
+[[ $rc -eq 130 ]] || diag "$(tail -5 "$err")"
+nothing_at_all() { lv_no_domains && all_clean; }
+check "SIGINT during boot: no domain, QEMU or file left" nothing_at_all
 done_testing
