@@ -1,0 +1,66 @@
+#!/bin/bash
+# vballoon.ko in each transfer mode against the patched QEMU, with single
+# pages (max_order=0) and small blocks (max_order=4); 32-device-modes.t
+# covers max_order=9.  The device offers every mode bit and the driver
+# acknowledges exactly the one asked for; inflate, a 3-page deflate and the
+# full deflate are exact on both sides and the device rejects nothing.
+. "$(dirname "$0")/lib/driver.bash"
+drv_require patched
+
+MEM=1024
+TARGET=640
+PAGES=$(((MEM - TARGET) * 256))
+ALL=",page-bitmap=on,chunk-transfer=on,sg=on"
+PER_VM=10
+# mode  acknowledged balloonbench bits (16-20)
+MODES=("bitmap $((1 << 16))" "chunk $((1 << 17))" "sg $((1 << 18))")
+ORDERS=(0 4)
+plan $((${#MODES[@]} * ${#ORDERS[@]} * PER_VM))
+
+# The balloonbench bits the guest acknowledged, as a decimal mask.
+acked_bb_bits() {
+	dev_qmp x-query-virtio-status \
+		'{"path":"/machine/peripheral/balloon0/virtio-backend"}' |
+		jq '(."guest-features"."unknown-dev-features" // 0) as $u |
+			(($u / 65536) | floor) % 32 * 65536'
+}
+
+run() {
+	local mode=$1 bits=$2 order=$3 name="$1 max_order=$3" rest
+	if ! dev_boot "$MEM" "$ALL" \
+		"bb.driver=vballoon bb.modparams=mode=$mode,max_order=$order"; then
+		not_ok "$name: boot"
+		drv_fail_rest $((PER_VM - 1)) "$name"
+		dev_stop
+		return
+	fi
+	ok "$name: boot"
+	is "$(acked_bb_bits)" "$bits" "$name: only its mode bit acknowledged"
+
+	is "$(dev_balloon_to "$TARGET")" $((TARGET << 20)) "$name: inflate exact"
+	dev_snap
+	drv_snap
+	is "$(dev_stat .inflate.pages) $(drv_stat .inflate_pages)" "$PAGES $PAGES" \
+		"$name: host and guest count every page once"
+
+	rest=$(((TARGET << 20) + 12288))
+	is "$(drv_balloon_bytes $rest)" $rest "$name: 3-page deflate exact"
+	dev_snap
+	is "$(dev_stat .deflate.pages)" 3 "$name: host saw 3 pages deflated"
+
+	is "$(dev_balloon_to "$MEM")" $((MEM << 20)) "$name: full deflate exact"
+	dev_snap
+	is "$(dev_stat .deflate.pages)" "$PAGES" "$name: host saw every page deflated"
+	is "$(dev_rejected inflate) $(dev_rejected deflate)" "0 0" \
+		"$name: device rejected nothing"
+	drv_check_clean "$name"
+	dev_stop
+}
+
+for m in "${MODES[@]}"; do
+	for o in "${ORDERS[@]}"; do
+		# shellcheck disable=SC2086
+		run $m "$o"
+	done
+done
+done_testing

@@ -1,0 +1,66 @@
+#!/bin/bash
+# Single balloon pages are movable: compaction migrates them through the
+# driver (inflate the new page, deflate the old one, in the negotiated
+# mode), the balloon keeps its size on both sides, the device rejects
+# nothing and the kernel stays quiet.  To give compaction work, a tmpfs
+# file takes memory first, the balloon is inflated below it, and the file
+# is removed before compacting.
+. "$(dirname "$0")/lib/driver.bash"
+drv_require stock
+
+MEM=1024
+TARGET=724
+PAGES=$(((MEM - TARGET) * 256))
+PER_VM=7
+# qemu  device properties  mode
+RUNS=("stock||legacy" "patched|,page-bitmap=on|bitmap" "patched|,sg=on|sg")
+plan $((${#RUNS[@]} * PER_VM))
+
+patched=1
+"$DEV_QEMU" -device virtio-balloon-pci,help 2>/dev/null |
+	grep -q "page-bitmap=" || patched=0
+
+run() {
+	local qemu=$1 props=$2 mode=$3 moved i
+	if [[ $qemu == patched && $patched == 0 ]]; then
+		for ((i = 0; i < PER_VM; i++)); do
+			ok "$mode # SKIP $DEV_QEMU has no balloonbench device"
+		done
+		return
+	fi
+	[[ $qemu == stock ]] && qemu=$DRV_STOCK_QEMU || qemu=$DEV_QEMU
+	if ! DEV_QEMU=$qemu dev_boot "$MEM" "$props" "bb.driver=none"; then
+		not_ok "$mode: boot"
+		drv_fail_rest $((PER_VM - 1)) "$mode"
+		dev_stop
+		return
+	fi
+	ok "$mode: boot"
+	dev_guest "mkdir -p /mnt/fill && mount -t tmpfs -o size=800m fill /mnt/fill &&
+		dd if=/dev/zero of=/mnt/fill/f bs=1M count=550 2>/dev/null &&
+		modprobe vballoon mode=$mode max_order=0" >/dev/null
+	is "$(dev_balloon_to "$TARGET")" $((TARGET << 20)) "$mode: inflate single pages exact"
+	dev_guest "rm /mnt/fill/f; echo 1 > /proc/sys/vm/compact_memory" >/dev/null
+	sleep 2
+	drv_snap
+	moved=$(dev_guest "awk '/^balloon_migrate / { print \$2 }' /proc/vmstat")
+	cmp_ok "$(drv_stat .migrated_pages)" -gt 0 "$mode: compaction migrated balloon pages"
+	is "$(drv_stat .migrated_pages)" "$moved" "$mode: driver and vmstat agree on migrations"
+	is "$(drv_stat .balloon_pages) $(dev_qmp query-balloon | jq .actual)" \
+		"$PAGES $((TARGET << 20))" "$mode: balloon size unchanged on both sides"
+	if [[ $mode == legacy ]]; then
+		ok "$mode: device rejected nothing # SKIP stock QEMU keeps no counters"
+	else
+		dev_snap
+		is "$(dev_rejected inflate) $(dev_rejected deflate)" "0 0" \
+			"$mode: device rejected nothing"
+	fi
+	drv_check_clean "$mode"
+	dev_stop
+}
+
+for r in "${RUNS[@]}"; do
+	IFS='|' read -r q p m <<<"$r"
+	run "$q" "$p" "$m"
+done
+done_testing
