@@ -64,8 +64,15 @@ void inflate_row_config(const struct bb_config *cfg, int row,
 	*out = *cfg;
 	cfg_apply_row(out, row);
 	m = inflate_find_mode(out->mode);
-	if (!m || m->limit)
+	if (!m)
 		return;
+	if (m->limit) {
+		/* no VM: the report must not claim a QEMU or a driver */
+		snprintf(out->qemu, sizeof(out->qemu), "none");
+		snprintf(out->driver, sizeof(out->driver), "none");
+		out->modparams[0] = out->device[0] = '\0';
+		return;
+	}
 	snprintf(out->qemu, sizeof(out->qemu), "%s", m->qemu);
 	snprintf(out->driver, sizeof(out->driver), "%s", m->driver);
 	snprintf(out->modparams, sizeof(out->modparams), "%s", m->modparams);

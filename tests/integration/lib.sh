@@ -15,7 +15,7 @@ export TMPDIR=$T_TMP
 plan() { echo "1..$1"; }
 ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
 not_ok() { T_N=$((T_N + 1)); T_FAILED=1; echo "not ok $T_N - $*"; }
-diag() { printf '# %s\n' "$@"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
 # check "description" command...: ok when the command succeeds.
