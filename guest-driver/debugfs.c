@@ -330,25 +330,20 @@ static void vb_inject_encode(const struct vb_inject *in, void *buf)
 	}
 }
 
-static int vb_inject_buf(struct vballoon *vb, const struct vb_inject *in,
-			 size_t bytes)
+/* The buffer of a legacy, bitmap or chunk request, repeats included. */
+static void *vb_inject_build_buf(const struct vb_inject *in, size_t bytes)
 {
 	size_t item = bytes / in->repeat;
 	unsigned int r;
 	void *buf;
-	int err;
 
 	buf = kmalloc(bytes, GFP_KERNEL | __GFP_NOWARN);
 	if (!buf)
-		return -ENOMEM;
+		return NULL;
 	vb_inject_encode(in, buf);
 	for (r = 1; r < in->repeat; r++)
 		memcpy(buf + r * item, buf, item);
-	err = vb_send_raw_buf(vb, buf, bytes, VB_INJECT_TIMEOUT);
-	/* On timeout the buffer stays with the ring; vb frees it later. */
-	if (err != -ETIMEDOUT)
-		kfree(buf);
-	return err;
+	return buf;
 }
 
 /*
@@ -357,19 +352,15 @@ static int vb_inject_buf(struct vballoon *vb, const struct vb_inject *in,
  * pfn_to_page() arithmetic reaches any address, RAM or not; the struct page
  * is never dereferenced.
  */
-static int vb_inject_sg(struct vballoon *vb, const struct vb_inject *in,
-			unsigned int nents)
+static struct scatterlist *vb_inject_build_sg(const struct vb_inject *in,
+					      unsigned int nents)
 {
 	unsigned int i, per = in->nnum / 2;
 	struct scatterlist *sg;
-	int err;
 
-	if (!virtio_has_feature(vb->vdev, VIRTIO_RING_F_INDIRECT_DESC) &&
-	    nents > virtqueue_get_vring_size(vb->ivq))
-		return -EINVAL;
 	sg = kvmalloc_array(nents, sizeof(*sg), GFP_KERNEL);
 	if (!sg)
-		return -ENOMEM;
+		return NULL;
 	sg_init_table(sg, nents);
 	for (i = 0; i < nents; i++) {
 		u64 addr = in->num[2 * (i % per)];
@@ -378,28 +369,46 @@ static int vb_inject_sg(struct vballoon *vb, const struct vb_inject *in,
 		sg_set_page(&sg[i], pfn_to_page(PHYS_PFN(addr)), len,
 			    offset_in_page(addr));
 	}
-	err = vb_send_raw_sg(vb, sg, nents, VB_INJECT_TIMEOUT);
-	kvfree(sg);
-	return err;
+	return sg;
+}
+
+/* Without indirect descriptors a chain must fit in the ring. */
+static int vb_inject_sg_fits(struct vballoon *vb, unsigned int nents)
+{
+	if (!virtio_has_feature(vb->vdev, VIRTIO_RING_F_INDIRECT_DESC) &&
+	    nents > virtqueue_get_vring_size(vb->ivq))
+		return -EINVAL;
+	return 0;
 }
 
 static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 			  size_t size)
 {
+	struct scatterlist *sg = NULL;
+	void *buf = NULL;
 	int err;
 
 	/* SG descriptors only make sense in SG mode, buffers only outside. */
 	if ((in->kind == VB_MODE_SG) != (vb->mode == VB_MODE_SG))
 		return -EINVAL;
+	/* Allocate before taking the lock the OOM notifier needs. */
+	if (in->kind == VB_MODE_SG)
+		sg = vb_inject_build_sg(in, size);
+	else
+		buf = vb_inject_build_buf(in, size);
+	if (!sg && !buf)
+		return -ENOMEM;
+
 	err = mutex_lock_interruptible(&vb->lock);
 	if (err)
-		return err;
+		goto out;
 	if (!vb->ivq)
 		err = -ENODEV;
-	else if (in->kind == VB_MODE_SG)
-		err = vb_inject_sg(vb, in, size);
+	else if (sg)
+		err = vb_inject_sg_fits(vb, size) ?:
+		      vb_send_raw_sg(vb, sg, size, VB_INJECT_TIMEOUT);
 	else
-		err = vb_inject_buf(vb, in, size);
+		err = vb_send_raw_buf(vb, buf, size, VB_INJECT_TIMEOUT);
 	mutex_unlock(&vb->lock);
 
 	spin_lock(&vb->stats_lock);
@@ -408,6 +417,12 @@ static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 	else if (err == -ETIMEDOUT)
 		vb->ctr.inject_timeouts++;
 	spin_unlock(&vb->stats_lock);
+	/* A timed-out buffer stays with the ring; vb frees it later. */
+	if (err == -ETIMEDOUT)
+		buf = NULL;
+out:
+	kfree(buf);
+	kvfree(sg);
 	return err;
 }
 
