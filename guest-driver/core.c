@@ -11,6 +11,8 @@
  * Deflate gives back whole blocks, largest first, then single pages, and
  * splits one block only when nothing smaller is left.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/delay.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
@@ -775,7 +777,7 @@ static int __init vb_init(void)
 		     VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
 
 	if (max_order > VBALLOON_MAX_BLOCK_ORDER) {
-		pr_err("vballoon: max_order=%u out of range 0..%d\n",
+		pr_err("max_order=%u out of range 0..%d\n",
 		       max_order, VBALLOON_MAX_BLOCK_ORDER);
 		return -EINVAL;
 	}
@@ -785,7 +787,7 @@ static int __init vb_init(void)
 			if (!strcmp(mode, vb_modes[m].name))
 				break;
 		if (m == VB_NR_MODES) {
-			pr_err("vballoon: mode=%s unknown (auto|legacy|bitmap|chunk|sg)\n",
+			pr_err("mode=%s unknown (auto|legacy|bitmap|chunk|sg)\n",
 			       mode);
 			return -EINVAL;
 		}
