@@ -453,8 +453,6 @@ static void lv_cleanup(struct vm *vm)
 {
 	static const char *const files[] = { "serial.log", "qemu.log" };
 	struct lv_vm *v = vm->priv;
-	char path[300];
-	unsigned i;
 
 	agent_close(&vm->agent);
 	if (v) {
@@ -464,11 +462,7 @@ static void lv_cleanup(struct vm *vm)
 		free(v);
 		vm->priv = NULL;
 	}
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", vm->spec.dir, files[i]);
-		unlink(path);
-	}
-	rmdir(vm->spec.dir);
+	vm_remove_dir(vm, files, sizeof(files) / sizeof(files[0]));
 }
 
 const struct backend_ops backend_libvirt = {

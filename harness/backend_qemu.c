@@ -309,16 +309,10 @@ static void qemu_cleanup(struct vm *vm)
 	static const char *const files[] = {
 		"qmp.sock", "agent.sock", "qemu.pid", "serial.log", "qemu.log",
 	};
-	char path[300];
-	unsigned i;
 
 	qmp_close(&vm->qmp);
 	agent_close(&vm->agent);
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", vm->spec.dir, files[i]);
-		unlink(path);
-	}
-	rmdir(vm->spec.dir);
+	vm_remove_dir(vm, files, sizeof(files) / sizeof(files[0]));
 }
 
 const struct backend_ops backend_qemu = {

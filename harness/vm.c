@@ -302,3 +302,15 @@ int vm_cpu_ms(const struct vm *vm, double *ms)
 	*ms = (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 	return 0;
 }
+
+void vm_remove_dir(const struct vm *vm, const char *const *files, unsigned n)
+{
+	char path[300];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", vm->spec.dir, files[i]);
+		unlink(path);
+	}
+	rmdir(vm->spec.dir);
+}
