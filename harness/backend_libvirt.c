@@ -402,22 +402,11 @@ static int lv_shutdown(struct vm *vm, int timeout_ms)
 {
 	double deadline = bb_now_ms() + timeout_ms;
 	struct lv_vm *v = vm->priv;
-	int status;
 
 	if (!v || !v->dom)
 		return 0;
 	virDomainDestroyFlags(v->dom, VIR_DOMAIN_DESTROY_GRACEFUL);
-	while (!lv_exited(vm, &status)) {
-		if (bb_now_ms() > deadline) {
-			bb_warn("%s: QEMU did not quit in %d ms; destroying "
-				"domain %s", vm->spec.name, timeout_ms,
-				v->name);
-			lv_kill(vm);
-			return -ETIMEDOUT;
-		}
-		usleep(5000);
-	}
-	return 0;
+	return vm_wait_exit(vm, deadline, timeout_ms);
 }
 
 /*

@@ -266,23 +266,13 @@ static int qemu_shutdown(struct vm *vm, int timeout_ms)
 {
 	double deadline = bb_now_ms() + timeout_ms;
 	char err[256];
-	int status;
 
 	if (vm->pid <= 0)
 		return 0;
 	if (vm->qmp.c.fd >= 0)
 		qmp_call(&vm->qmp, "quit", NULL, NULL, timeout_ms, err,
 			 sizeof(err));
-	while (!qemu_exited(vm, &status)) {
-		if (bb_now_ms() > deadline) {
-			bb_warn("%s: QEMU did not quit in %d ms; killing it",
-				vm->spec.name, timeout_ms);
-			qemu_kill(vm);
-			return -ETIMEDOUT;
-		}
-		usleep(5000);
-	}
-	return 0;
+	return vm_wait_exit(vm, deadline, timeout_ms);
 }
 
 static pid_t qemu_pid(struct vm *vm)

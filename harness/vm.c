@@ -314,3 +314,19 @@ void vm_remove_dir(const struct vm *vm, const char *const *files, unsigned n)
 	}
 	rmdir(vm->spec.dir);
 }
+
+int vm_wait_exit(struct vm *vm, double deadline_ms, int timeout_ms)
+{
+	int status;
+
+	while (!vm->ops->exited(vm, &status)) {
+		if (bb_now_ms() > deadline_ms) {
+			bb_warn("%s: QEMU did not quit in %d ms; stopping it "
+				"hard", vm->spec.name, timeout_ms);
+			vm->ops->kill(vm);
+			return -ETIMEDOUT;
+		}
+		usleep(5000);
+	}
+	return 0;
+}

@@ -65,6 +65,9 @@ int fleet_poll(struct fleet *f, int timeout_ms);
 int vm_rss_bytes(const struct vm *vm, uint64_t *bytes);
 int vm_cpu_ms(const struct vm *vm, double *ms);
 
+/* Wait until the VM exits; kill it at deadline_ms (0, or -ETIMEDOUT). */
+int vm_wait_exit(struct vm *vm, double deadline_ms, int timeout_ms);
+
 /* Remove the named files of a VM's run directory, then the directory. */
 void vm_remove_dir(const struct vm *vm, const char *const *files, unsigned n);
 

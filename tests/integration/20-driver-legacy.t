@@ -49,7 +49,7 @@ is "$(drv_stat '.balloon_blocks_by_order[9]')" $((PAGES / 512)) \
 is "$(($(drv_memtotal) + PAGES * 4))" "$total0" "inflate: MemTotal drops by the balloon"
 
 # 12 KiB less: no single page is held, so one block is split.
-is "$(drv_balloon_bytes $(((TARGET << 20) + 12288)))" $(((TARGET << 20) + 12288)) \
+is "$(dev_balloon_bytes $(((TARGET << 20) + 12288)))" $(((TARGET << 20) + 12288)) \
 	"partial deflate of 3 pages: query-balloon exact"
 drv_snap
 is "$(drv_stat '[.deflate_splits, .deflate_pages, .balloon_blocks_by_order[0]] | map(tostring) | join(" ")')" \

@@ -44,7 +44,7 @@ run() {
 		"$name: host and guest count every page once"
 
 	rest=$(((TARGET << 20) + 12288))
-	is "$(drv_balloon_bytes $rest)" $rest "$name: 3-page deflate exact"
+	is "$(dev_balloon_bytes $rest)" $rest "$name: 3-page deflate exact"
 	dev_snap
 	is "$(dev_stat .deflate.pages)" 3 "$name: host saw 3 pages deflated"
 

@@ -220,10 +220,16 @@ dev_guest() {
 	return 1
 }
 
-# dev_balloon_to MIB: ask for a guest size and wait (up to TIMEOUT s,
-# default 120) until query-balloon reports it.  Prints the final actual.
+# dev_balloon_to MIB [TIMEOUT_S]: ask for a guest size and wait (up to
+# TIMEOUT s, default 120) until query-balloon reports it.  Prints the final
+# actual.
 dev_balloon_to() {
-	local want=$(($1 * 1024 * 1024)) tmo=${2:-120} actual i
+	dev_balloon_bytes $(($1 * 1024 * 1024)) "${2:-120}"
+}
+
+# dev_balloon_bytes BYTES [TIMEOUT_S]: the same, in bytes.
+dev_balloon_bytes() {
+	local want=$1 tmo=${2:-120} actual i
 	dev_qmp balloon "{\"value\":$want}" >/dev/null || return 1
 	for ((i = 0; i < tmo * 2; i++)); do
 		actual=$(dev_qmp query-balloon | jq -r .actual) || return 1

@@ -67,18 +67,3 @@ drv_fail_rest() {
 	for ((i = 0; i < $1; i++)); do not_ok "$2: (not booted)"; done
 }
 
-# drv_balloon_bytes BYTES [TIMEOUT_S]: like dev_balloon_to, in bytes.
-drv_balloon_bytes() {
-	local want=$1 tmo=${2:-120} actual i
-	dev_qmp balloon "{\"value\":$want}" >/dev/null || return 1
-	for ((i = 0; i < tmo * 2; i++)); do
-		actual=$(dev_qmp query-balloon | jq -r .actual) || return 1
-		if [[ $actual == "$want" ]]; then
-			echo "$actual"
-			return 0
-		fi
-		sleep 0.5
-	done
-	echo "$actual"
-	return 1
-}
