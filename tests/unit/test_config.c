@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* config.c: defaults, units, fractions, matrix, and every error path. */
+#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,6 +179,22 @@ static void test_missing_file(void **state)
 	assert_non_null(strstr(err, "cannot open"));
 }
 
+/* Every scenario shipped in configs/ loads and validates. */
+static void test_shipped_configs(void **state)
+{
+	struct bb_config cfg;
+	glob_t g;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(glob("../../configs/*.json", 0, NULL, &g), 0);
+	assert_true(g.gl_pathc >= 5);
+	for (i = 0; i < g.gl_pathc; i++)
+		if (cfg_load_file(g.gl_pathv[i], &cfg, err, sizeof(err)))
+			fail_msg("%s", err);
+	globfree(&g);
+}
+
 static void test_every_default_parses(void **state)
 {
 	const struct cfg_option *o;
@@ -201,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_every_default_parses),
+		cmocka_unit_test(test_shipped_configs),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
