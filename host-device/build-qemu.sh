@@ -25,9 +25,10 @@ die() { log "error: $*"; exit 1; }
 
 series_hash() {
 	{
-		sha256sum "$HERE/build-qemu.sh"
+		# contents only: the stamp must not depend on where the tree is
+		sha256sum <"$HERE/build-qemu.sh"
 		for p in "$HERE"/patches/*.patch; do
-			if [[ -e $p ]]; then sha256sum "$p"; fi
+			if [[ -e $p ]]; then sha256sum <"$p"; fi
 		done
 	} | sha256sum | cut -d' ' -f1
 }
