@@ -427,6 +427,7 @@ static int inflate_qemu_has_prop(const char *qemu, const char *prop)
 static int inflate_check(const struct bb_config *cfg, char *err,
 			 unsigned long len)
 {
+	const struct inflate_mode *m;
 	struct bb_config rc;
 	struct vm_spec spec = { 0 };
 	char prop[64];
@@ -434,7 +435,8 @@ static int inflate_check(const struct bb_config *cfg, char *err,
 
 	for (i = 0; i < cfg->nrows; i++) {
 		inflate_row_config(cfg, i, &rc);
-		if (inflate_find_mode(rc.mode) && inflate_find_mode(rc.mode)->limit)
+		m = inflate_find_mode(rc.mode);
+		if (m && m->limit)
 			continue;
 		if (scn_check_built(&rc, err, len) ||
 		    scn_fill_spec(&rc, "tcg", &spec, err, len))
