@@ -2,9 +2,11 @@
 # Single balloon pages are movable: compaction migrates them through the
 # driver (inflate the new page, deflate the old one, in the negotiated
 # mode), the balloon keeps its size on both sides, the device rejects
-# nothing and the kernel stays quiet.  To give compaction work, a tmpfs
-# file takes memory first, the balloon is inflated below it, and the file
-# is removed before compacting.
+# nothing and the kernel stays quiet.  Where the allocator puts the balloon
+# decides how much compaction can move, so the test spreads it over the
+# whole zone: 1 MiB tmpfs files fill free memory, every other one is
+# removed, the balloon fills those holes, and the rest go before compacting.
+# Tens of thousands of pages then move, instead of a handful by luck.
 . "$(dirname "$0")/lib/driver.bash"
 drv_require stock
 
@@ -36,15 +38,18 @@ run() {
 		return
 	fi
 	ok "$mode: boot"
-	dev_guest "mkdir -p /mnt/fill && mount -t tmpfs -o size=800m fill /mnt/fill &&
-		dd if=/dev/zero of=/mnt/fill/f bs=1M count=550 2>/dev/null &&
+	dev_guest "mkdir -p /mnt/fill && mount -t tmpfs -o size=2g fill /mnt/fill &&
+		n=\$((\$(awk '/^MemFree:/ { print \$2 }' /proc/meminfo) / 1024 - 64)) &&
+		i=0 && while [ \$i -lt \$n ]; do
+			dd if=/dev/zero of=/mnt/fill/\$i bs=1M count=1 2>/dev/null; i=\$((i + 1)); done &&
+		i=0 && while [ \$i -lt \$n ]; do rm /mnt/fill/\$i; i=\$((i + 2)); done &&
 		modprobe vballoon mode=$mode max_order=0" >/dev/null
 	is "$(dev_balloon_to "$TARGET")" $((TARGET << 20)) "$mode: inflate single pages exact"
-	dev_guest "rm /mnt/fill/f; echo 1 > /proc/sys/vm/compact_memory" >/dev/null
+	dev_guest "rm -f /mnt/fill/*; echo 1 > /proc/sys/vm/compact_memory" >/dev/null
 	sleep 2
 	drv_snap
 	moved=$(dev_guest "awk '/^balloon_migrate / { print \$2 }' /proc/vmstat")
-	cmp_ok "$(drv_stat .migrated_pages)" -gt 0 "$mode: compaction migrated balloon pages"
+	cmp_ok "$(drv_stat .migrated_pages)" -gt 1000 "$mode: compaction migrated over 1000 balloon pages"
 	is "$(drv_stat .migrated_pages)" "$moved" "$mode: driver and vmstat agree on migrations"
 	is "$(drv_stat .balloon_pages) $(dev_qmp query-balloon | jq .actual)" \
 		"$PAGES $((TARGET << 20))" "$mode: balloon size unchanged on both sides"
