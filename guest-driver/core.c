@@ -39,6 +39,13 @@
 #define VB_BLOCK_GFP	((GFP_HIGHUSER & ~__GFP_RECLAIM) | __GFP_NORETRY | \
 			 __GFP_NOWARN | __GFP_NOMEMALLOC)
 
+/*
+ * Single pages: what balloon_page_alloc() asks for, taken in bulk from the
+ * per-CPU lists so the allocator's entry costs are paid once per batch.
+ */
+#define VB_SINGLE_GFP	(balloon_mapping_gfp_mask() | __GFP_NOMEMALLOC | \
+			 __GFP_NORETRY | __GFP_NOWARN)
+
 static char *mode = "auto";
 module_param(mode, charp, 0444);
 MODULE_PARM_DESC(mode,
@@ -147,6 +154,33 @@ static void vb_set_offline(struct page *page, unsigned int order, bool on)
 	}
 }
 
+/*
+ * MemTotal follows the balloon without DEFLATE_ON_OOM.  Changes are summed
+ * over runs of pages in one zone so a batch costs a few atomic updates, not
+ * one per page.
+ */
+struct vb_managed {
+	struct page *page;	/* any page of the zone being summed */
+	long delta;
+};
+
+static void vb_managed_flush(struct vb_managed *m)
+{
+	if (m->page && m->delta)
+		adjust_managed_page_count(m->page, m->delta);
+	m->page = NULL;
+	m->delta = 0;
+}
+
+static void vb_managed_add(struct vb_managed *m, struct page *page, long n)
+{
+	if (m->page && page_zone(m->page) != page_zone(page))
+		vb_managed_flush(m);
+	if (!m->page)
+		m->page = page;
+	m->delta += n;
+}
+
 static void vb_batch_set(struct vballoon *vb, unsigned int i,
 			 struct page *page, unsigned int order,
 			 enum vb_ent_kind kind)
@@ -157,13 +191,32 @@ static void vb_batch_set(struct vballoon *vb, unsigned int i,
 }
 
 /*
+ * Up to want single pages into vb->batch from entry nr on.  The bulk
+ * allocator falls back to one ordinary allocation (with its reclaim) when
+ * the per-CPU lists cannot serve, so it returns 0 only when that failed.
+ */
+static unsigned int vb_alloc_singles(struct vballoon *vb, unsigned int nr,
+				     unsigned long want)
+{
+	LIST_HEAD(pages);
+	struct page *page;
+	unsigned int got = 0;
+
+	alloc_pages_bulk_list(VB_SINGLE_GFP, want, &pages);
+	/* commit or vb_free_fresh() reuses lru; no need to unlink here. */
+	list_for_each_entry(page, &pages, lru)
+		vb_batch_set(vb, nr + got++, page, 0, VB_ENT_SINGLE);
+	return got;
+}
+
+/*
  * Allocate up to want pages into vb->batch, largest blocks first.  An order
  * that fails is not tried again in this batch.  Returns the entries filled.
  */
 static unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
 				   struct vb_batch_cost *c)
 {
-	unsigned int order = vb->max_order, nr = 0, o;
+	unsigned int order = vb->max_order, nr = 0, o, got;
 	unsigned long pages = 0;
 	struct page *page;
 
@@ -172,18 +225,26 @@ static unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
 	while (nr < vb->batch_cap && pages < want) {
 		/* Never overshoot the target with a block. */
 		o = min_t(unsigned int, order, ilog2(want - pages));
-		page = o ? alloc_pages(VB_BLOCK_GFP, o) : balloon_page_alloc();
+		if (!o) {
+			got = vb_alloc_singles(vb, nr,
+					       min_t(unsigned long, want - pages,
+						     vb->batch_cap - nr));
+			if (!got) {
+				c->alloc_fail[0]++;
+				break;
+			}
+			nr += got;
+			pages += got;
+			continue;
+		}
+		page = alloc_pages(VB_BLOCK_GFP, o);
 		if (!page) {
 			c->alloc_fail[o]++;
-			if (!o)
-				break;
 			order = o - 1;
 			continue;
 		}
-		if (o)
-			vb_set_offline(page, o, true);
-		vb_batch_set(vb, nr++, page, o,
-			     o ? VB_ENT_BLOCK : VB_ENT_SINGLE);
+		vb_set_offline(page, o, true);
+		vb_batch_set(vb, nr++, page, o, VB_ENT_BLOCK);
 		pages += 1UL << o;
 	}
 	return nr;
@@ -209,6 +270,7 @@ static void vb_commit_inflate(struct vballoon *vb, unsigned int nr,
 			      struct vb_batch_cost *c)
 {
 	LIST_HEAD(singles);
+	struct vb_managed m = {};
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
@@ -224,10 +286,11 @@ static void vb_commit_inflate(struct vballoon *vb, unsigned int nr,
 		}
 		/* Without DEFLATE_ON_OOM the pages leave MemTotal. */
 		if (!vb->deflate_on_oom)
-			adjust_managed_page_count(page, -(1L << o));
+			vb_managed_add(&m, page, -(1L << o));
 		c->blocks[o]++;
 		c->pages += 1UL << o;
 	}
+	vb_managed_flush(&m);
 	vb->nr_singles += balloon_page_list_enqueue(&vb->bdi, &singles);
 	WRITE_ONCE(vb->num_pages, vb->num_pages + c->pages);
 }
@@ -342,6 +405,7 @@ static unsigned int vb_pick_batch(struct vballoon *vb, unsigned long want,
 static void vb_release(struct vballoon *vb, unsigned int nr,
 		       struct vb_batch_cost *c)
 {
+	struct vb_managed m = {};
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
@@ -349,7 +413,7 @@ static void vb_release(struct vballoon *vb, unsigned int nr,
 		unsigned int o = vb->batch[i].order;
 
 		if (!vb->deflate_on_oom)
-			adjust_managed_page_count(page, 1L << o);
+			vb_managed_add(&m, page, 1L << o);
 		switch (vb->batch[i].kind) {
 		case VB_ENT_SINGLE:
 			/* balloon_page_list_dequeue() finalized it. */
@@ -365,6 +429,7 @@ static void vb_release(struct vballoon *vb, unsigned int nr,
 		c->blocks[o]++;
 		c->pages += 1UL << o;
 	}
+	vb_managed_flush(&m);
 	WRITE_ONCE(vb->num_pages, vb->num_pages - c->pages);
 }
 
