@@ -168,6 +168,17 @@ static json_t *inflate_host_counters(struct inflate_ctx *c, char *err,
 	return ret;
 }
 
+/* Both sides' counters; the ones this row has must be readable. */
+static int inflate_counters(struct inflate_ctx *c, json_t **guest,
+			    json_t **host, char *err, unsigned long len)
+{
+	*guest = inflate_guest_counters(c, err, len);
+	*host = inflate_host_counters(c, err, len);
+	if ((c->guest_counters && !*guest) || (c->host_counters && !*host))
+		return -EIO;
+	return 0;
+}
+
 static int inflate_reset_counters(struct inflate_ctx *c, char *err,
 				  unsigned long len)
 {
@@ -260,18 +271,21 @@ static int inflate_one(struct inflate_ctx *c, json_t **out, char *err,
 	rc = inflate_move(c, c->mem - c->inflate, "inflate", sample, err, len);
 	if (rc)
 		goto fail;
-	guest = inflate_guest_counters(c, err, len);
-	host = inflate_host_counters(c, err, len);
-	if ((c->guest_counters && !guest) || (c->host_counters && !host)) {
-		rc = -EIO;
+	rc = inflate_counters(c, &guest, &host, err, len);
+	if (rc)
 		goto fail;
-	}
 	inflate_stages(sample, json_real_value(json_object_get(sample,
 			"inflate_ms")), guest, host);
 	json_object_set_new(sample, "rss_freed_bytes", json_integer(
 		(json_int_t)rss0 - json_integer_value(json_object_get(sample,
 			"rss_after_inflate_bytes"))));
 	rc = inflate_move(c, c->mem, "deflate", sample, err, len);
+	if (rc)
+		goto fail;
+	/* Reset once before the inflate: this snapshot holds both directions. */
+	json_decref(guest);
+	json_decref(host);
+	rc = inflate_counters(c, &guest, &host, err, len);
 	if (rc)
 		goto fail;
 	json_object_set_new(sample, "guest_counters", guest ? guest : json_null());

@@ -3,7 +3,7 @@
 # real guests, writes a report that matches docs/report-schema.md, plots it,
 # compares it, and passes the gate against results/baselines/.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 17
 
 res=$T_TMP/results
 rc=0
@@ -30,6 +30,8 @@ check "summaries have min/median/max/mean/stddev" \
 	j '.rows | all(.summary.inflate_ms | has("min") and has("median") and has("max") and has("mean") and has("stddev"))'
 check "vballoon rows carry guest and host counters" \
 	j '[.rows[] | select(.settings.driver == "vballoon") | .runs[] | (.guest_counters.inflate_pages > 0 and .host_counters.inflate.pages > 0)] | all'
+check "counters cover both directions: every inflated page was deflated" \
+	j '[.rows[] | select(.settings.driver == "vballoon") | .runs[] | (.guest_counters.inflate_pages == .inflate_bytes / 4096 and .guest_counters.deflate_pages == .guest_counters.inflate_pages and .host_counters.inflate.pages == .guest_counters.inflate_pages and .host_counters.deflate.pages == .guest_counters.deflate_pages)] | all'
 # Nothing hidden: the stages add up to the wall time.
 check "stages add up to the wall time" \
 	j '[.rows[] | select(.settings.driver == "vballoon") | .runs[] | (([.stage_guest_alloc_ms, .stage_guest_build_ms, .stage_transport_ms, .stage_host_queue_ms, .stage_host_translate_ms, .stage_host_discard_ms, .stage_rest_ms] | add) - .inflate_ms | fabs < 0.01)] | all'
