@@ -556,6 +556,7 @@ int cfg_apply_args(struct bb_config *cfg, int argc, char **argv, char *err,
 {
 	char key[64];
 	const char *val, *eq;
+	char *p;
 	int i;
 
 	for (i = 0; i < argc; i++) {
@@ -577,6 +578,10 @@ int cfg_apply_args(struct bb_config *cfg, int argc, char **argv, char *err,
 			snprintf(err, len, "option '%s' needs a value", argv[i]);
 			return -EINVAL;
 		}
+		/* --output-dir means --output_dir, as users type it. */
+		for (p = key; *p; p++)
+			if (*p == '-')
+				*p = '_';
 		if (cfg_set(cfg, key, val, err, len))
 			return -EINVAL;
 	}

@@ -62,7 +62,8 @@ static int cmd_list(void)
 	printf("SCENARIOS\n");
 	for (i = 0; i < NSCENARIOS; i++)
 		printf("  %-10s %s\n", scenarios[i]->name, scenarios[i]->help);
-	printf("\nKEYS (scenario files, or --KEY VALUE on the command line)\n");
+	printf("\nKEYS (scenario files, or --KEY VALUE / --KEY=VALUE on the command "
+	       "line, where\n- and _ are the same: --output-dir)\n");
 	cfg_print_options();
 	printf("\nSizes take K, M, G, T; keys marked size|frac also take a "
 	       "fraction of guest RAM\n(7/8) or a percentage (50%%). Durations "

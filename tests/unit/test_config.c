@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* config.c: defaults, units, fractions, matrix, and every error path. */
+#include <errno.h>
 #include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -168,6 +169,33 @@ static void test_set(void **state)
 	assert_non_null(strstr(err, "key 'memory'"));
 }
 
+/* Command-line overrides: both spellings, both forms, and the errors. */
+static void test_apply_args(void **state)
+{
+	char *ok[] = { "--vms", "3", "--output-dir=/tmp/x", "--step_timeout",
+		       "5s", "--", "rest" };
+	char *bad_key[] = { "--no-such-key", "1" };
+	char *no_val[] = { "--vms" };
+	char *stray[] = { "vms" };
+	struct bb_config cfg;
+
+	(void)state;
+	cfg_defaults(&cfg);
+	assert_int_equal(cfg_apply_args(&cfg, 7, ok, err, sizeof(err)), 6);
+	assert_int_equal(cfg.vms, 3);
+	assert_string_equal(cfg.output_dir, "/tmp/x");
+	assert_int_equal(cfg.step_timeout_ms, 5000);
+	assert_int_equal(cfg_apply_args(&cfg, 2, bad_key, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "unknown key 'no_such_key'"));
+	assert_int_equal(cfg_apply_args(&cfg, 1, no_val, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "needs a value"));
+	assert_int_equal(cfg_apply_args(&cfg, 1, stray, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "unexpected argument 'vms'"));
+}
+
 static void test_missing_file(void **state)
 {
 	struct bb_config cfg;
@@ -215,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_matrix),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_apply_args),
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_every_default_parses),
