@@ -30,7 +30,11 @@ harness: deps
 unit: harness
 	@$(MAKE) --no-print-directory -C tests/unit run
 
-check: all unit
+# The fuzzers' corpus, replayed once under ASan and UBSan (tests/fuzz/).
+fuzz-replay: deps
+	@$(MAKE) --no-print-directory -C tests/fuzz replay
+
+check: all unit fuzz-replay
 	@bash tests/run-integration.sh
 
 bench: all
@@ -41,9 +45,10 @@ clean:
 	-@$(MAKE) --no-print-directory -C workloads clean
 	-@$(MAKE) --no-print-directory -C guest-driver clean KDIR=$(TOP)/build/guest/kdir
 	-@$(MAKE) --no-print-directory -C tests/unit clean
+	-@$(MAKE) --no-print-directory -C tests/fuzz clean
 
 # Everything under build/, QEMU and the guest kernel included.
 distclean: clean
 	rm -rf build
 
-.PHONY: all deps qemu guest-kernel driver image harness unit check bench clean distclean
+.PHONY: all deps qemu guest-kernel driver image harness unit fuzz-replay check bench clean distclean

@@ -46,6 +46,12 @@ void agent_set_transport(struct agent *a, agent_transport_fn fn,
 	a->sync_sent_ms = 0;
 }
 
+void agent_set_watch(struct agent *a, agent_watch_fn fn, void *opaque)
+{
+	a->watch = fn;
+	a->watch_opaque = opaque;
+}
+
 /*
  * Readiness through a transport: a ping, at most every
  * AGENT_TRANSPORT_RETRY_MS.  The transport syncs by itself (libvirt sends
@@ -121,6 +127,8 @@ int agent_sync(struct agent *a, int timeout_ms)
 	a->first_sync = 0;
 	a->sync_sent_ms = 0;
 	while ((rc = agent_poll_sync(a)) == 0) {
+		if (bb_interrupted)
+			return -EINTR;
 		if (bb_now_ms() > deadline)
 			return -ETIMEDOUT;
 		if (a->transport) {
@@ -137,12 +145,19 @@ int agent_sync(struct agent *a, int timeout_ms)
 int agent_call(struct agent *a, const char *cmd, json_t *args, json_t **ret,
 	       int timeout_ms, char *err, unsigned long len)
 {
+	int rc;
+
+	/* On the socket, replies without our id (earlier syncs) are dropped. */
 	if (a->transport)
-		return a->transport(a->opaque, cmd, args, ret, timeout_ms, err,
-				    len);
-	/* Replies without our id are stale (earlier syncs): dropped. */
-	return jconn_call(&a->c, "guest agent", cmd, args, a->next_id++, ret,
-			  timeout_ms, NULL, NULL, err, len);
+		rc = a->transport(a->opaque, cmd, args, ret, timeout_ms, err,
+				  len);
+	else
+		rc = jconn_call(&a->c, "guest agent", cmd, args, a->next_id++,
+				ret, timeout_ms, NULL, NULL, err, len);
+	/* a closed socket or a silent agent: often the VM is gone */
+	if (rc && a->watch)
+		rc = a->watch(a->watch_opaque, rc, err, len);
+	return rc;
 }
 
 static int b64_value(int ch)
@@ -225,6 +240,20 @@ void agent_result_free(struct agent_result *res)
 	res->out = res->errout = NULL;
 }
 
+/* Name the guest command in the error of an agent call made for it. */
+static int agent_exec_failed(int rc, const char *cmd, char *err,
+			     unsigned long len)
+{
+	char why[1024];
+
+	if (rc == -EINTR)
+		snprintf(why, sizeof(why), "interrupted");
+	else
+		snprintf(why, sizeof(why), "%s", err);
+	snprintf(err, len, "guest command '%s': %s", cmd, why);
+	return rc;
+}
+
 int agent_exec(struct agent *a, const char *cmd, int timeout_ms,
 	       struct agent_result *res, char *err, unsigned long len)
 {
@@ -238,10 +267,12 @@ int agent_exec(struct agent *a, const char *cmd, int timeout_ms,
 			 cmd, "capture-output", 1);
 	rc = agent_call(a, "guest-exec", args, &ret, timeout_ms, err, len);
 	if (rc)
-		return rc;
+		return agent_exec_failed(rc, cmd, err, len);
 	pid = json_integer_value(json_object_get(ret, "pid"));
 	json_decref(ret);
 	while (!done) {
+		if (bb_interrupted)
+			return agent_exec_failed(-EINTR, cmd, err, len);
 		if (bb_now_ms() > deadline) {
 			snprintf(err, len, "guest command timed out after %d ms: "
 				 "%s", timeout_ms, cmd);
@@ -251,7 +282,7 @@ int agent_exec(struct agent *a, const char *cmd, int timeout_ms,
 				json_pack("{s:I}", "pid", pid), &ret,
 				(int)(deadline - bb_now_ms()) + 1, err, len);
 		if (rc)
-			return rc;
+			return agent_exec_failed(rc, cmd, err, len);
 		done = agent_parse_status(ret, res);
 		json_decref(ret);
 		if (!done)
@@ -260,29 +291,33 @@ int agent_exec(struct agent *a, const char *cmd, int timeout_ms,
 	return 0;
 }
 
-json_t *agent_exec_json(struct agent *a, const char *cmd, int timeout_ms,
-			char *err, unsigned long len)
+int agent_exec_json(struct agent *a, const char *cmd, int timeout_ms,
+		    json_t **obj, char *err, unsigned long len)
 {
 	struct agent_result res;
 	json_error_t jerr;
-	json_t *obj = NULL;
+	int rc;
 
-	if (agent_exec(a, cmd, timeout_ms, &res, err, len))
-		return NULL;
+	*obj = NULL;
+	rc = agent_exec(a, cmd, timeout_ms, &res, err, len);
+	if (rc)
+		return rc;
 	if (res.exitcode != 0) {
 		snprintf(err, len, "guest command '%s' exited with %d: %.200s",
 			 cmd, res.exitcode, res.errout);
+		rc = -EIO;
 	} else {
-		obj = json_loads(res.out, JSON_DISABLE_EOF_CHECK, &jerr);
-		if (!json_is_object(obj)) {
-			json_decref(obj);
-			obj = NULL;
+		*obj = json_loads(res.out, JSON_DISABLE_EOF_CHECK, &jerr);
+		if (!json_is_object(*obj)) {
+			json_decref(*obj);
+			*obj = NULL;
 			snprintf(err, len, "guest command '%s' printed no JSON "
 				 "object: %.200s", cmd, res.out);
+			rc = -EPROTO;
 		}
 	}
 	agent_result_free(&res);
-	return obj;
+	return rc;
 }
 
 int agent_read_file(struct agent *a, const char *path, char **data,

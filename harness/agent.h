@@ -16,6 +16,13 @@ typedef int (*agent_transport_fn)(void *opaque, const char *cmd, json_t *args,
 				  json_t **ret, int timeout_ms, char *err,
 				  unsigned long len);
 
+/*
+ * Asked after a command failed with rc: did the machine behind the agent
+ * die?  Returns rc, or -ECHILD with err rewritten to say so.
+ */
+typedef int (*agent_watch_fn)(void *opaque, int rc, char *err,
+			      unsigned long len);
+
 /* A qemu-guest-agent connection over the VM's virtio-serial socket. */
 struct agent {
 	struct jconn c;		/* the chardev socket */
@@ -25,6 +32,8 @@ struct agent {
 	int synced;		/* the agent answered a sync */
 	agent_transport_fn transport; /* when set, used instead of c */
 	void *opaque;		/* passed to transport */
+	agent_watch_fn watch;	/* when set, asked about every failure */
+	void *watch_opaque;	/* passed to watch */
 };
 
 /* What a guest command did. */
@@ -41,6 +50,8 @@ void agent_close(struct agent *a);
 /* Carry commands through fn instead of a socket, until agent_close. */
 void agent_set_transport(struct agent *a, agent_transport_fn fn,
 			 void *opaque);
+/* Ask fn whether the VM died whenever a command fails; kept by close. */
+void agent_set_watch(struct agent *a, agent_watch_fn fn, void *opaque);
 
 /*
  * Non-blocking readiness step for the fleet loop: (re)send a sync every
@@ -53,7 +64,11 @@ int agent_sync(struct agent *a, int timeout_ms);
 int agent_call(struct agent *a, const char *cmd, json_t *args, json_t **ret,
 	       int timeout_ms, char *err, unsigned long len);
 
-/* Run "/bin/sh -c CMD" in the guest, capture output and status. */
+/*
+ * Run "/bin/sh -c CMD" in the guest, capture output and status.  Fails with
+ * -ETIMEDOUT, -EINTR when interrupted, -ECHILD when the VM died (through
+ * the watch), or the error of the agent command that failed.
+ */
 int agent_exec(struct agent *a, const char *cmd, int timeout_ms,
 	       struct agent_result *res, char *err, unsigned long len);
 void agent_result_free(struct agent_result *res);
@@ -62,9 +77,12 @@ void agent_result_free(struct agent_result *res);
 int agent_read_file(struct agent *a, const char *path, char **data,
 		    int timeout_ms, char *err, unsigned long len);
 
-/* Run CMD, require exit 0 and one JSON object on stdout: the object. */
-json_t *agent_exec_json(struct agent *a, const char *cmd, int timeout_ms,
-			char *err, unsigned long len);
+/*
+ * Run CMD, require exit 0 and one JSON object on stdout: *obj, owned by the
+ * caller.  Fails as agent_exec, or -EIO (CMD failed), -EPROTO (no object).
+ */
+int agent_exec_json(struct agent *a, const char *cmd, int timeout_ms,
+		    json_t **obj, char *err, unsigned long len);
 
 /* Pure helpers, unit-tested. */
 /* Decode base64 into a new NUL-terminated buffer; NULL if malformed. */

@@ -199,7 +199,8 @@ static int lv_qmp(struct vm *vm, const char *cmd, json_t *args, json_t **ret,
 	free(text);
 	if (rc < 0) {
 		snprintf(err, len, "QMP %s: %s", cmd, lv_last_error());
-		return -EIO;
+		/* the domain may be gone: say so */
+		return vm_check_alive(vm, -EIO, err, len);
 	}
 	rc = lv_reply("QMP", cmd, out, ret, err, len);
 	free(out);

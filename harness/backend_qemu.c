@@ -201,14 +201,18 @@ static int qemu_connect_monitor(struct vm *vm, char *err, unsigned long len)
 	snprintf(path, sizeof(path), "%s/qmp.sock", vm->spec.dir);
 	while ((rc = qmp_connect(&vm->qmp, path, 10000)) != 0) {
 		if (qemu_exited(vm, &status)) {
+			/* vm_start_one reports it and keeps its logs */
 			vm->exit_status = status;
-			snprintf(err, len, "%s: QEMU exited at start (status "
-				 "%d); see %s/qemu.log", vm->spec.name,
-				 WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-				 vm->spec.dir);
+			snprintf(err, len, "%s: QEMU exited at start",
+				 vm->spec.name);
 			return -ECHILD;
 		}
-		if (bb_now_ms() > deadline || bb_interrupted) {
+		if (rc == -EINTR || bb_interrupted) {
+			snprintf(err, len, "%s: interrupted while connecting "
+				 "to QMP", vm->spec.name);
+			return -EINTR;
+		}
+		if (bb_now_ms() > deadline) {
 			snprintf(err, len, "%s: no QMP monitor at %s: %s",
 				 vm->spec.name, path, strerror(-rc));
 			return -ETIMEDOUT;
@@ -253,11 +257,15 @@ static int qemu_boot(struct vm *vm, char *err, unsigned long len)
 static void qemu_kill(struct vm *vm)
 {
 	int status;
+	pid_t r;
 
 	if (vm->pid <= 0)
 		return;
 	kill(vm->pid, SIGKILL);
-	if (waitpid(vm->pid, &status, 0) == vm->pid)
+	/* a signal (a second ^C) must not cut the reaping short */
+	while ((r = waitpid(vm->pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	if (r == vm->pid)
 		vm->exit_status = status;
 	vm->pid = 0;
 }
@@ -283,7 +291,11 @@ static pid_t qemu_pid(struct vm *vm)
 static int qemu_qmp(struct vm *vm, const char *cmd, json_t *args,
 		    json_t **ret, int timeout_ms, char *err, unsigned long len)
 {
-	return qmp_call(&vm->qmp, cmd, args, ret, timeout_ms, err, len);
+	int rc;
+
+	rc = qmp_call(&vm->qmp, cmd, args, ret, timeout_ms, err, len);
+	/* a closed monitor is usually a dead QEMU: say so */
+	return rc ? vm_check_alive(vm, rc, err, len) : 0;
 }
 
 static int qemu_agent_open(struct vm *vm)

@@ -45,7 +45,7 @@ int balloon_wait(struct vm *vm, uint64_t target, uint64_t timeout_ms,
 	uint64_t actual = 0, last = UINT64_MAX;
 	double moved_ms = bb_now_ms();
 	char a[32], b[32];
-	int rc, status;
+	int rc;
 
 	for (;;) {
 		rc = balloon_query(vm, &actual, err, len);
@@ -66,16 +66,12 @@ int balloon_wait(struct vm *vm, uint64_t target, uint64_t timeout_ms,
 				 unit_fmt_size(target, b, sizeof(b)));
 			return -ETIMEDOUT;
 		}
-		if (vm->ops->exited(vm, &status)) {
-			vm->exit_status = status;
-			vm->state = VM_DEAD;
-			vm_report_death(vm);
-			snprintf(err, len, "%s died while ballooning",
-				 vm->spec.name);
-			return -ECHILD;
-		}
+		rc = vm_check_alive(vm, 0, err, len);
+		if (rc)
+			return rc;
 		if (bb_interrupted) {
-			snprintf(err, len, "interrupted");
+			snprintf(err, len, "%s: interrupted while ballooning",
+				 vm->spec.name);
 			return -EINTR;
 		}
 		if (*elapsed_ms > (double)timeout_ms) {

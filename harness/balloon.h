@@ -16,7 +16,8 @@ int balloon_query(struct vm *vm, uint64_t *actual_bytes, char *err,
  * Poll until the device reports actual == target; *elapsed_ms from the
  * call.  Polls query-balloon every BALLOON_POLL_MS: BALLOON_CHANGE events
  * are rate-limited by QEMU to one a second, too coarse to time with.
- * Fails with -ETIMEDOUT (err says how far it got), -ECHILD if the VM died.
+ * Fails with -ETIMEDOUT (err says how far it got), -ECHILD if the VM died,
+ * -EINTR when interrupted (seen within BB_WAIT_SLICE_MS).
  */
 int balloon_wait(struct vm *vm, uint64_t target, uint64_t timeout_ms,
 		 double start_ms, double *elapsed_ms, char *err,

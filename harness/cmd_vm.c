@@ -118,10 +118,8 @@ static int step_sleep(struct fleet *f, const char *arg, char *err,
 
 	while (bb_now_ms() < end) {
 		fleet_poll(f, 100);
-		if (fleet_check(f)) {
-			snprintf(err, len, "%s died", f->vms[0].spec.name);
+		if (vm_check_alive(&f->vms[0], 0, err, len))
 			return -ECHILD;
-		}
 		if (bb_interrupted) {
 			snprintf(err, len, "interrupted");
 			return -EINTR;

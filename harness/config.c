@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "config.h"
+#include "scenario.h"
 
 #define OFF(f) offsetof(struct bb_config, f), sizeof(((struct bb_config *)0)->f)
 #define MiB (1LL << 20)
 #define GiB (1LL << 30)
 
-static const char *const scenarios[] = { "boot", "inflate", NULL };
 static const char *const accels[] = { "auto", "tcg", "kvm", NULL };
 static const char *const backends[] = { "qemu", "libvirt", NULL };
 static const char *const drivers[] = { "stock", "vballoon", "none", NULL };
@@ -28,49 +28,52 @@ static const char *const modes[] = {
 };
 
 const struct cfg_option cfg_options[] = {
-	{ "scenario", CFG_ENUM, OFF(scenario), "boot", NULL, 0, 0, scenarios, 0,
-	  "what to run" },
+	{ "scenario", CFG_STR, OFF(scenario), "boot", NULL, 0, 0, NULL, 0,
+	  "what to run (see SCENARIOS above)", NULL },
 	{ "name", CFG_STR, OFF(name), "", NULL, 0, 0, NULL, 0,
-	  "report name (default: the scenario file's base name)" },
+	  "report name (default: the scenario file's base name)", NULL },
 	{ "vms", CFG_INT, OFF(vms), "1", "VMs", 1, 256, NULL, 1,
-	  "VMs in the fleet" },
+	  "VMs in the fleet", "boot" },
 	{ "memory", CFG_SIZE, OFF(memory), "1G", "bytes", 128 * MiB, 1024 * GiB,
-	  NULL, 1, "guest RAM" },
+	  NULL, 1, "guest RAM", NULL },
 	{ "vcpus", CFG_INT, OFF(vcpus), "1", "vCPUs", 1, 64, NULL, 1,
-	  "vCPUs per VM" },
-	{ "accel", CFG_ENUM, OFF(accel), "auto", NULL, 0, 0, accels, 1,
-	  "accelerator: auto probes KVM with a real boot, falls back to TCG" },
+	  "vCPUs per VM", NULL },
+	{ "accel", CFG_ENUM, OFF(accel), "auto", NULL, 0, 0, accels, 0,
+	  "accelerator: auto probes KVM with a real boot, falls back to TCG", NULL },
 	{ "backend", CFG_ENUM, OFF(backend), "qemu", NULL, 0, 0, backends, 0,
-	  "how VMs are run" },
+	  "how VMs are run", NULL },
 	{ "connect", CFG_STR, OFF(connect), "qemu:///system", NULL, 0, 0, NULL,
-	  0, "libvirt URIs, comma-separated: VMs go round-robin over them" },
+	  0, "libvirt URIs, comma-separated: VMs go round-robin over them", NULL },
 	{ "driver", CFG_ENUM, OFF(driver), "stock", NULL, 0, 0, drivers, 1,
-	  "guest balloon driver" },
+	  "guest balloon driver", NULL },
 	{ "modparams", CFG_STR, OFF(modparams), "", NULL, 0, 0, NULL, 1,
-	  "driver module parameters, \"k=v k2=v2\"" },
+	  "driver module parameters, \"k=v k2=v2\"", NULL },
 	{ "qemu", CFG_ENUM, OFF(qemu), "patched", NULL, 0, 0, qemus, 1,
-	  "patched: build/qemu; stock: the distribution's QEMU" },
+	  "patched: build/qemu; stock: the distribution's QEMU", NULL },
 	{ "device", CFG_STR, OFF(device), "", NULL, 0, 0, NULL, 1,
-	  "extra virtio-balloon properties, \"chunk-transfer=on,sg=on\"" },
+	  "extra virtio-balloon properties, \"chunk-transfer=on,sg=on\"", NULL },
 	{ "tb_size", CFG_SIZE, OFF(tb_size), "64M", "bytes", 16 * MiB, 2 * GiB,
-	  NULL, 0, "TCG translation cache per VM (bounds host memory)" },
+	  NULL, 0, "TCG translation cache per VM (bounds host memory)", NULL },
 	{ "boot_timeout", CFG_DURATION, OFF(boot_timeout_ms), "300s", "ms", 1000,
-	  3600000, NULL, 0, "until every guest agent answers" },
+	  3600000, NULL, 0, "until every guest agent answers", NULL },
 	{ "max_parallel_boots", CFG_INT, OFF(max_parallel_boots), "0", "VMs", 0,
-	  256, NULL, 0, "QEMUs booting at once (0: number of CPUs)" },
+	  256, NULL, 0, "QEMUs booting at once (0: number of CPUs)", NULL },
 	{ "output_dir", CFG_STR, OFF(output_dir), "results", NULL, 0, 0, NULL, 0,
-	  "reports go to DIR/NAME/STAMP/" },
+	  "reports go to DIR/NAME/STAMP/", NULL },
 	{ "mode", CFG_ENUM, OFF(mode), "custom", NULL, 0, 0, modes, 1,
-	  "inflate row preset (driver, QEMU, device and transfer mode)" },
+	  "inflate row preset (driver, QEMU, device and transfer mode)",
+	  "inflate" },
 	{ "touch", CFG_RSIZE, OFF(touch), "3/4", "bytes", 0, 1024 * GiB, NULL, 1,
-	  "guest memory touched and freed before inflating" },
+	  "guest memory touched and freed before inflating", "inflate" },
 	{ "inflate", CFG_RSIZE, OFF(inflate), "7/8", "bytes", 4096, 1024 * GiB,
-	  NULL, 1, "balloon size to reach (fraction of guest RAM allowed)" },
+	  NULL, 1, "balloon size to reach (fraction of guest RAM allowed)",
+	  "inflate" },
 	{ "repetitions", CFG_INT, OFF(repetitions), "3", "runs", 1, 100, NULL, 0,
-	  "samples per row" },
+	  "samples per row", "inflate" },
 	{ "step_timeout", CFG_DURATION, OFF(step_timeout_ms), "600s", "ms", 1000,
-	  3600000, NULL, 0, "one inflate or deflate to reach its target" },
-	{ NULL, 0, 0, 0, NULL, NULL, 0, 0, NULL, 0, NULL }
+	  3600000, NULL, 0, "one inflate or deflate to reach its target",
+	  "inflate" },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0, NULL, 0, NULL, NULL }
 };
 
 static const struct cfg_option *cfg_find(const char *name)
@@ -81,6 +84,19 @@ static const struct cfg_option *cfg_find(const char *name)
 		if (!strcmp(o->name, name))
 			return o;
 	return NULL;
+}
+
+/* Remember that the user set o, so that checks can tell it from a default. */
+static void cfg_mark(struct bb_config *cfg, const struct cfg_option *o)
+{
+	cfg->set_keys |= 1ULL << (o - cfg_options);
+}
+
+int cfg_is_set(const struct bb_config *cfg, const char *key)
+{
+	const struct cfg_option *o = cfg_find(key);
+
+	return o && (cfg->set_keys & (1ULL << (o - cfg_options)));
 }
 
 static int cfg_parse_enum(const struct cfg_option *o, const char *val,
@@ -208,6 +224,7 @@ int cfg_set(struct bb_config *cfg, const char *key, const char *val,
 		snprintf(err, len, "key '%s': %s", key, why);
 		return -EINVAL;
 	}
+	cfg_mark(cfg, o);
 	return 0;
 }
 
@@ -221,6 +238,11 @@ static int cfg_json_text(const struct cfg_option *o, json_t *v, char *buf,
 	if (json_is_string(v)) {
 		if (o->type == CFG_INT) {
 			snprintf(why, wlen, "expected an integer, got a string");
+			return -EINVAL;
+		}
+		if (json_string_length(v) >= len) {
+			snprintf(why, wlen, "longer than %lu characters",
+				 len - 1);
 			return -EINVAL;
 		}
 		snprintf(buf, len, "%s", json_string_value(v));
@@ -344,6 +366,7 @@ static int cfg_load_json(json_t *root, struct bb_config *cfg, char *err,
 			snprintf(err, len, "key '%s': %s", key, why);
 			return -EINVAL;
 		}
+		cfg_mark(cfg, o);
 	}
 	return cfg_validate(cfg, err, len);
 }
@@ -408,11 +431,32 @@ int cfg_load_file(const char *path, struct bb_config *cfg, char *err,
 	return rc;
 }
 
-int cfg_validate(const struct bb_config *cfg, char *err, unsigned long len)
+/*
+ * A fraction of guest RAM that comes to less than a page is a mistake, not
+ * a no-op: the balloon moves whole pages.
+ */
+static int cfg_check_fraction(const char *key, const struct bb_size *s,
+			      uint64_t ram, char *err, unsigned long len)
+{
+	if (s->den && unit_size_bytes(s, ram) < 4096) {
+		snprintf(err, len, "key '%s': the fraction comes to %llu "
+			 "bytes, less than one page", key,
+			 (unsigned long long)unit_size_bytes(s, ram));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Checks across the keys of one row. */
+static int cfg_validate_row(const struct bb_config *cfg, char *err,
+			    unsigned long len)
 {
 	uint64_t ram = cfg->memory.bytes;
 	char a[32], b[32];
 
+	if (cfg_check_fraction("inflate", &cfg->inflate, ram, err, len) ||
+	    cfg_check_fraction("touch", &cfg->touch, ram, err, len))
+		return -EINVAL;
 	if (unit_size_bytes(&cfg->inflate, ram) >= ram) {
 		snprintf(err, len, "key 'inflate': %s is not below the guest's "
 			 "memory (%s)",
@@ -424,11 +468,6 @@ int cfg_validate(const struct bb_config *cfg, char *err, unsigned long len)
 	if (unit_size_bytes(&cfg->touch, ram) > ram) {
 		snprintf(err, len, "key 'touch': larger than the guest's "
 			 "memory (%s)", unit_fmt_size(ram, b, sizeof(b)));
-		return -EINVAL;
-	}
-	if (!strcmp(cfg->scenario, "inflate") && cfg->vms != 1) {
-		snprintf(err, len, "key 'vms': the inflate scenario runs one "
-			 "VM per row");
 		return -EINVAL;
 	}
 	if (!strcmp(cfg->backend, "libvirt") &&
@@ -474,6 +513,96 @@ void cfg_row_name(const struct bb_config *cfg, int row, char *buf,
 			 cfg->vals[1][cfg_row_index(cfg, row, 1)]);
 }
 
+/* Does option o apply to scenario (o->only is a comma-separated list)? */
+static int cfg_applies(const struct cfg_option *o, const char *scenario)
+{
+	size_t n = strlen(scenario);
+	const char *p = o->only;
+
+	if (!p)
+		return 1;
+	while (*p) {
+		if (!strncmp(p, scenario, n) && (p[n] == ',' || !p[n]))
+			return 1;
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	return 0;
+}
+
+/* Every key the user set, and every matrix knob, must mean something. */
+static int cfg_check_ownership(const struct bb_config *cfg, char *err,
+			       unsigned long len)
+{
+	const struct cfg_option *o;
+	int k;
+
+	for (o = cfg_options; o->name; o++)
+		if ((cfg->set_keys & (1ULL << (o - cfg_options))) &&
+		    !cfg_applies(o, cfg->scenario)) {
+			snprintf(err, len, "key '%s': applies to the %s "
+				 "scenario, not to '%s'", o->name, o->only,
+				 cfg->scenario);
+			return -EINVAL;
+		}
+	for (k = 0; k < cfg->nkeys; k++) {
+		o = cfg_find(cfg->matrix_key[k]);
+		if (o && !cfg_applies(o, cfg->scenario)) {
+			snprintf(err, len, "key 'matrix.%s': applies to the %s "
+				 "scenario, not to '%s'", o->name, o->only,
+				 cfg->scenario);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* A report name becomes a directory: one plain path component. */
+static int cfg_check_name(const struct bb_config *cfg, char *err,
+			  unsigned long len)
+{
+	const char *n = cfg->name;
+
+	if (!n[0])
+		return 0;
+	if (!strcmp(n, ".") || !strcmp(n, "..") ||
+	    n[strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		       "0123456789._-")]) {
+		snprintf(err, len, "key 'name': '%s' is not a plain file name "
+			 "(letters, digits, '.', '_', '-')", n);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cfg_validate(const struct bb_config *cfg, char *err, unsigned long len)
+{
+	struct bb_config row;
+	char name[96], why[512];
+	int i;
+
+	if (!scn_find(cfg->scenario)) {
+		snprintf(err, len, "key 'scenario': '%s' is not a scenario "
+			 "(see balloonbench list)", cfg->scenario);
+		return -EINVAL;
+	}
+	if (cfg_check_name(cfg, err, len) || cfg_check_ownership(cfg, err, len))
+		return -EINVAL;
+	if (!cfg->nkeys)
+		return cfg_validate_row(cfg, err, len);
+	/* Every row as it will run, before anything boots. */
+	for (i = 0; i < cfg->nrows; i++) {
+		row = *cfg;
+		if (cfg_apply_row(&row, i) ||
+		    cfg_validate_row(&row, why, sizeof(why))) {
+			cfg_row_name(cfg, i, name, sizeof(name));
+			snprintf(err, len, "matrix row '%s': %s", name, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static const char *cfg_type_name(enum cfg_type t)
 {
 	static const char *const names[] = {
@@ -501,6 +630,8 @@ void cfg_print_options(void)
 				printf("%s%s", c == o->choices ? "" : "|", *c);
 			printf(")");
 		}
+		if (o->only)
+			printf(" [%s only]", o->only);
 		printf("%s\n", o->matrix ? " [matrix]" : "");
 	}
 	printf("%-20s %-10s %-10s %-6s %s\n", "matrix", "object", "none", "-",
@@ -557,7 +688,7 @@ int cfg_apply_args(struct bb_config *cfg, int argc, char **argv, char *err,
 	char key[64];
 	const char *val, *eq;
 	char *p;
-	int i;
+	int i, k;
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
@@ -582,6 +713,13 @@ int cfg_apply_args(struct bb_config *cfg, int argc, char **argv, char *err,
 		for (p = key; *p; p++)
 			if (*p == '-')
 				*p = '_';
+		for (k = 0; k < cfg->nkeys; k++)
+			if (!strcmp(cfg->matrix_key[k], key)) {
+				snprintf(err, len, "key '%s': the scenario's "
+					 "matrix varies it; drop one or the "
+					 "other", key);
+				return -EINVAL;
+			}
 		if (cfg_set(cfg, key, val, err, len))
 			return -EINVAL;
 	}

@@ -37,6 +37,7 @@ struct bb_config {
 	int nvals[2];			/* values of each knob */
 	char vals[2][CFG_MAX_ROWS][32];	/* the values, as written */
 	int nrows;			/* rows: the product of nvals (1 if none) */
+	uint64_t set_keys;		/* bit per cfg_options[] entry: set by the user */
 };
 
 enum cfg_type {
@@ -60,6 +61,7 @@ struct cfg_option {
 	const char *const *choices; /* CFG_ENUM values, NULL-terminated */
 	int matrix;		/* may be the knob of a matrix */
 	const char *help;	/* one line */
+	const char *only;	/* the one scenario it applies to; NULL: all */
 };
 
 extern const struct cfg_option cfg_options[];
@@ -101,6 +103,9 @@ int cfg_apply_row(struct bb_config *cfg, int row);
 /* The row's name, generated from its values: "chunk", "sg inflate=1/8". */
 void cfg_row_name(const struct bb_config *cfg, int row, char *buf,
 		  unsigned long len);
+
+/* Did the scenario file or the command line set key (not its default)? */
+int cfg_is_set(const struct bb_config *cfg, const char *key);
 
 /* Print the option table: name, type, default, unit, help. */
 void cfg_print_options(void);

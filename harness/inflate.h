@@ -28,7 +28,34 @@ void inflate_row_config(const struct bb_config *cfg, int row,
 void inflate_stages(json_t *sample, double wall_ms, json_t *guest,
 		    json_t *host);
 
+struct vm;
+
+/* A row's VM and what it can report. */
+struct inflate_ctx {
+	const struct bb_config *cfg;	/* the row's configuration */
+	struct vm *vm;			/* its VM */
+	int guest_counters;		/* vballoon: debugfs stats exist */
+	int host_counters;		/* patched QEMU: stage-stats exists */
+	uint64_t mem;			/* guest RAM, bytes */
+	uint64_t inflate;		/* balloon size to reach, bytes */
+	uint64_t touch;			/* touched before each inflate, bytes */
+};
+
+void inflate_ctx_init(struct inflate_ctx *c, const struct bb_config *cfg,
+		      struct vm *vm);
+
+/* One sample on the row's VM (inflate_sample.c); 0 or -errno, err set. */
+int inflate_one(struct inflate_ctx *c, json_t **out, char *err,
+		unsigned long len);
+
+/* One sample of the limit row: one madvise of bytes of touched memory. */
+int inflate_limit_sample(uint64_t bytes, json_t **sample, char *err,
+			 unsigned long len);
+
 /* The stdout table: stage shares, wall time, speed-up over stock. */
 void inflate_print_table(json_t *rpt);
+
+/* The plots of an inflate report in dir (plot.c); 0 or -errno, err set. */
+int inflate_plot(json_t *rpt, const char *dir, char *err, unsigned long len);
 
 #endif

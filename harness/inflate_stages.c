@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rptkeys.h"
 #include "inflate.h"
+#include "report.h"
+#include "scenario.h"
 
 static double ns_ms(json_t *obj, const char *key)
 {
@@ -54,12 +57,12 @@ void inflate_stages(json_t *sample, double wall_ms, json_t *guest,
 		transport = wait;	/* no host counters: all of it is waiting */
 	else if (!isnan(transport) && transport < 0)
 		transport = 0;	/* host work overlapped the guest's */
-	put(sample, "stage_guest_alloc_ms", alloc);
-	put(sample, "stage_guest_build_ms", build);
-	put(sample, "stage_transport_ms", transport);
-	put(sample, "stage_host_queue_ms", queue);
-	put(sample, "stage_host_translate_ms", xlate);
-	put(sample, "stage_host_discard_ms", discard);
+	put(sample, RK_STAGE_ALLOC_MS, alloc);
+	put(sample, RK_STAGE_BUILD_MS, build);
+	put(sample, RK_STAGE_TRANSPORT_MS, transport);
+	put(sample, RK_STAGE_QUEUE_MS, queue);
+	put(sample, RK_STAGE_XLATE_MS, xlate);
+	put(sample, RK_STAGE_DISCARD_MS, discard);
 	parts[0] = alloc;
 	parts[1] = build;
 	parts[2] = transport;
@@ -69,7 +72,7 @@ void inflate_stages(json_t *sample, double wall_ms, json_t *guest,
 	for (i = 0; i < 6; i++)
 		if (!isnan(parts[i]))
 			known += parts[i];
-	put(sample, "stage_rest_ms", wall_ms - known);
+	put(sample, RK_STAGE_REST_MS, wall_ms - known);
 }
 
 static double summary_median(json_t *row, const char *key)
@@ -107,27 +110,19 @@ static void print_share(json_t *row, const char *key, double total)
 }
 
 /* The reference of a row: "stock", or "stock inflate=1/8" in a sweep. */
-static double reference_ms(json_t *rows, const char *name)
+static double reference_ms(json_t *rpt, const char *name)
 {
-	const char *rest = strchr(name, ' ');
-	char ref[96];
-	json_t *row;
-	size_t i;
-
-	snprintf(ref, sizeof(ref), "stock%s", rest ? rest : "");
-	json_array_foreach(rows, i, row)
-		if (!strcmp(json_string_value(json_object_get(row, "name")), ref))
-			return summary_median(row, "inflate_ms");
-	return NAN;
+	return summary_median(rpt_reference_row(rpt, scenario_inflate.reference,
+						name), RK_INFLATE_MS);
 }
 
 void inflate_print_table(json_t *rpt)
 {
 	static const char *const stages[] = {
-		"stage_guest_alloc_ms", "stage_guest_build_ms",
-		"stage_transport_ms", "stage_host_queue_ms",
-		"stage_host_translate_ms", "stage_host_discard_ms",
-		"stage_rest_ms",
+		RK_STAGE_ALLOC_MS, RK_STAGE_BUILD_MS,
+		RK_STAGE_TRANSPORT_MS, RK_STAGE_QUEUE_MS,
+		RK_STAGE_XLATE_MS, RK_STAGE_DISCARD_MS,
+		RK_STAGE_REST_MS,
 	};
 	json_t *rows = json_object_get(rpt, "rows"), *row;
 	double base, ms, total;
@@ -144,14 +139,14 @@ void inflate_print_table(json_t *rpt)
 	       "QUEUE", "XLATE", "DISCARD", "REST");
 	printf("\n");
 	json_array_foreach(rows, i, row) {
-		ms = summary_median(row, "inflate_ms");
-		total = summary_mean(row, "inflate_ms");
+		ms = summary_median(row, RK_INFLATE_MS);
+		total = summary_mean(row, RK_INFLATE_MS);
 		printf("%-*s", w, json_string_value(json_object_get(row,
 							     "name")));
-		base = reference_ms(rows, json_string_value(
+		base = reference_ms(rpt, json_string_value(
 				   json_object_get(row, "name")));
 		print_ms(ms);
-		print_ms(summary_median(row, "deflate_ms"));
+		print_ms(summary_median(row, RK_DEFLATE_MS));
 		if (isnan(base) || isnan(ms) || ms <= 0)
 			printf(" %8s", "-");
 		else

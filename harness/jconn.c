@@ -14,6 +14,41 @@
 
 /* Largest message we accept: query-balloon and guest-exec output fit. */
 #define JCONN_MAX_MSG (16u << 20)
+/* How long a peer may leave its socket full before a send gives up, ms. */
+#define JCONN_SEND_TIMEOUT_MS 5000
+
+/*
+ * poll() one fd for events, in slices of at most BB_WAIT_SLICE_MS so that
+ * a signal that lands between two checks is still seen promptly: 1 ready,
+ * 0 after timeout_ms (once at least, when it is 0 or less), -EINTR once
+ * bb_interrupted is set, -errno.
+ */
+static int jconn_poll(int fd, short events, int timeout_ms)
+{
+	double deadline = bb_now_ms() + timeout_ms, left;
+	struct pollfd p = { .fd = fd, .events = events };
+	int rc;
+
+	for (;;) {
+		if (bb_interrupted)
+			return -EINTR;
+		left = deadline - bb_now_ms();
+		rc = poll(&p, 1, left <= 0 ? 0 : left >= BB_WAIT_SLICE_MS ?
+			  BB_WAIT_SLICE_MS : (int)left + 1);
+		if (rc > 0)
+			return 1;
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc == 0 && bb_now_ms() >= deadline)
+			return 0;
+	}
+}
+
+/* -errno of a failed socket call; a peer that went away is -EPIPE. */
+static int jconn_errno(void)
+{
+	return errno == ECONNRESET || errno == EPIPE ? -EPIPE : -errno;
+}
 
 void jconn_init(struct jconn *c)
 {
@@ -24,6 +59,7 @@ void jconn_init(struct jconn *c)
 int jconn_connect(struct jconn *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *copy;
 	int fd, rc;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -38,9 +74,15 @@ int jconn_connect(struct jconn *c, const char *path)
 		return rc;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	/* copied first: path may be c->path, which jconn_close frees */
+	copy = strdup(path);
+	if (!copy) {
+		close(fd);
+		return -ENOMEM;
+	}
 	jconn_close(c);
 	c->fd = fd;
-	c->path = path;
+	c->path = copy;
 	return 0;
 }
 
@@ -49,8 +91,10 @@ void jconn_close(struct jconn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->buf);
+	free(c->path);
 	c->fd = -1;
 	c->buf = NULL;
+	c->path = NULL;
 	c->len = c->cap = 0;
 }
 
@@ -67,17 +111,17 @@ int jconn_send(struct jconn *c, json_t *msg)
 	text[len++] = '\n';	/* replaces the NUL; we send len bytes */
 	while (off < len) {
 		n = send(c->fd, text + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = c->fd, .events = POLLOUT };
-
-			if (poll(&p, 1, 5000) <= 0) {
-				rc = -ETIMEDOUT;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			rc = jconn_poll(c->fd, POLLOUT, JCONN_SEND_TIMEOUT_MS);
+			if (rc <= 0) {
+				rc = rc ? rc : -ETIMEDOUT;
 				break;
 			}
+			rc = 0;
 			continue;
 		}
 		if (n < 0) {
-			rc = -errno;
+			rc = jconn_errno();
 			break;
 		}
 		off += (size_t)n;
@@ -118,8 +162,10 @@ int jconn_fill(struct jconn *c)
 	n = read(c->fd, tmp, sizeof(tmp));
 	if (n == 0)
 		return -EPIPE;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return -EAGAIN;
 	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? -EAGAIN : -errno;
+		return jconn_errno();
 	rc = jconn_feed(c, tmp, (size_t)n);
 	return rc ? rc : (int)n;
 }
@@ -149,15 +195,9 @@ json_t *jconn_next(struct jconn *c)
 
 int jconn_wait(struct jconn *c, int timeout_ms)
 {
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-	int rc;
-
 	if (c->fd < 0)
 		return -EPIPE;
-	rc = poll(&p, 1, timeout_ms);
-	if (rc < 0)
-		return errno == EINTR ? 0 : -errno;
-	return rc > 0;
+	return jconn_poll(c->fd, POLLIN, timeout_ms);
 }
 
 int jconn_wait_id(struct jconn *c, unsigned long id, json_t **reply,
@@ -209,7 +249,8 @@ int jconn_call(struct jconn *c, const char *what, const char *cmd,
 	if (rc) {
 		snprintf(err, len, "%s %s: %s", what, cmd,
 			 rc == -ETIMEDOUT ? "no reply in time" :
-			 rc == -EPIPE ? "connection closed" : strerror(-rc));
+			 rc == -EPIPE ? "connection closed" :
+			 rc == -EINTR ? "interrupted" : strerror(-rc));
 		return rc;
 	}
 	e = json_object_get(reply, "error");

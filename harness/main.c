@@ -8,29 +8,13 @@
 #include "cmd.h"
 #include "config.h"
 #include "log.h"
+#include "report.h"
 #include "scenario.h"
 #include "vm.h"
 
 #ifndef BB_VERSION
 #define BB_VERSION "dev"
 #endif
-
-static const struct scenario_ops *const scenarios[] = {
-	&scenario_boot,
-	&scenario_inflate,
-
-};
-#define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
-
-static const struct scenario_ops *find_scenario(const char *name)
-{
-	unsigned i;
-
-	for (i = 0; i < NSCENARIOS; i++)
-		if (!strcmp(scenarios[i]->name, name))
-			return scenarios[i];
-	return NULL;
-}
 
 static void usage(FILE *out)
 {
@@ -57,11 +41,12 @@ static void usage(FILE *out)
 
 static int cmd_list(void)
 {
-	unsigned i;
+	const struct scenario_ops *s;
+	unsigned int i;
 
 	printf("SCENARIOS\n");
-	for (i = 0; i < NSCENARIOS; i++)
-		printf("  %-10s %s\n", scenarios[i]->name, scenarios[i]->help);
+	for (i = 0; (s = scn_at(i)); i++)
+		printf("  %-10s %s\n", s->name, s->help);
 	printf("\nKEYS (scenario files, or --KEY VALUE / --KEY=VALUE on the command "
 	       "line, where\n- and _ are the same: --output-dir)\n");
 	cfg_print_options();
@@ -89,7 +74,7 @@ static int apply_overrides(struct bb_config *cfg, int argc, char **argv)
 
 static int run_config(struct bb_config *cfg)
 {
-	const struct scenario_ops *s = find_scenario(cfg->scenario);
+	const struct scenario_ops *s = scn_find(cfg->scenario);
 	char err[1024];
 
 	if (!s) {
@@ -97,6 +82,10 @@ static int run_config(struct bb_config *cfg)
 		return BB_EXIT_USAGE;
 	}
 	if (s->check && s->check(cfg, err, sizeof(err))) {
+		bb_err("%s", err);
+		return BB_EXIT_USAGE;
+	}
+	if (rpt_check_dir(cfg->output_dir, cfg->name, err, sizeof(err))) {
 		bb_err("%s", err);
 		return BB_EXIT_USAGE;
 	}

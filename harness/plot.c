@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * balloonbench plot REPORT [OUTDIR]: stacked per-stage bars per row of an
- * inflate report, as PNG and SVG, through gnuplot.  Reads the report only.
- * The data file and gnuplot script stay beside the images so that a plot
- * can be restyled without running anything again.
+ * balloonbench plot REPORT [OUTDIR]: the plots of the report's scenario,
+ * as PNG and SVG, through gnuplot.  Reads the report only.  The data files
+ * and gnuplot scripts stay beside the images so that a plot can be
+ * restyled without running anything again.
+ *
+ * The inflate plot has two panels: the stacked per-stage bars on a linear
+ * axis (where the time goes in the slow rows), and each row's total on a
+ * logarithmic axis, where the order-9 and limit rows, a hundred times
+ * faster than stock, are still readable.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -11,29 +16,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
+#include "inflate.h"
 #include "log.h"
 #include "plot.h"
 #include "report.h"
+#include "rptkeys.h"
 #include "scenario.h"
 
 static const char *const plot_stages[] = {
-	"stage_guest_alloc_ms", "stage_guest_build_ms", "stage_transport_ms",
-	"stage_host_queue_ms", "stage_host_translate_ms",
-	"stage_host_discard_ms", "stage_rest_ms",
+	RK_STAGE_ALLOC_MS, RK_STAGE_BUILD_MS, RK_STAGE_TRANSPORT_MS,
+	RK_STAGE_QUEUE_MS, RK_STAGE_XLATE_MS, RK_STAGE_DISCARD_MS,
+	RK_STAGE_REST_MS,
 };
 #define NSTAGES (sizeof(plot_stages) / sizeof(plot_stages[0]))
 
 static double plot_mean(json_t *row, const char *key)
 {
-	json_t *s = json_object_get(json_object_get(row, "summary"), key);
+	json_t *s = json_object_get(json_object_get(row, RK_SUMMARY), key);
 	json_t *m = json_object_get(s, "mean");
 
 	return json_is_number(m) ? json_number_value(m) : NAN;
 }
 
-/* One line per row: name, then each stage's mean ms (0 if unknown). */
+/* A row name as a gnuplot string: no quote or backslash can break out. */
+static void plot_name(FILE *fp, const char *name)
+{
+	fputc('"', fp);
+	for (; *name; name++)
+		fputc(*name == '"' || *name == '\\' ? '_' : *name, fp);
+	fputc('"', fp);
+}
+
+/* One line per row: name, each stage's mean ms (0 if unknown), total. */
 static int plot_write_data(json_t *rpt, const char *path)
 {
 	FILE *fp = fopen(path, "w");
@@ -47,30 +64,51 @@ static int plot_write_data(json_t *rpt, const char *path)
 	fprintf(fp, "# row");
 	for (s = 0; s < NSTAGES; s++)
 		fprintf(fp, " %s", plot_stages[s]);
-	fprintf(fp, "\n");
-	json_array_foreach(json_object_get(rpt, "rows"), i, row) {
-		fprintf(fp, "\"%s\"", json_string_value(json_object_get(row,
-								  "name")));
+	fprintf(fp, " %s\n", RK_INFLATE_MS);
+	json_array_foreach(json_object_get(rpt, RK_ROWS), i, row) {
+		plot_name(fp, json_string_value(json_object_get(row, RK_NAME)));
 		for (s = 0; s < NSTAGES; s++) {
 			v = plot_mean(row, plot_stages[s]);
 			if (s == NSTAGES - 1 && isnan(v))
-				v = plot_mean(row, "inflate_ms");
+				v = plot_mean(row, RK_INFLATE_MS);
 			fprintf(fp, " %.3f", isnan(v) ? 0 : v);
 		}
-		fprintf(fp, "\n");
+		v = plot_mean(row, RK_INFLATE_MS);
+		fprintf(fp, " %.4f\n", isnan(v) || v <= 0 ? NAN : v);
 	}
 	return fclose(fp) ? -errno : 0;
 }
 
-static int plot_write_script(const char *dir, const char *title,
-			     const char *accel)
+static void plot_panels(FILE *fp, const char *dir, const char *title,
+			const char *accel)
 {
 	static const char *const labels[] = {
 		"guest alloc", "guest build", "transport", "host queue",
 		"host translate", "host discard", "rest",
 	};
-	char path[600];
 	unsigned s;
+
+	fprintf(fp, "set multiplot layout 1,2 title \"%s: inflate time "
+		"(%s)\" noenhanced\nset style fill solid 0.8 border -1\n"
+		"set boxwidth 0.7\nset xtics rotate by -30 noenhanced\n"
+		"set grid ytics\nset datafile missing 'nan'\n", title, accel);
+	fprintf(fp, "set title 'by stage (mean ms, linear)'\n"
+		"set style data histograms\nset style histogram rowstacked\n"
+		"set ylabel 'ms'\nset key top right\n");
+	fprintf(fp, "plot '%s/stages.dat'", dir);
+	for (s = 0; s < NSTAGES; s++)
+		fprintf(fp, "%s using %u%s title '%s'", s ? ", ''" : "", s + 2,
+			s ? "" : ":xtic(1)", labels[s]);
+	fprintf(fp, "\nset title 'total (mean ms, log scale)'\n"
+		"set logscale y\nunset key\nset style data boxes\n"
+		"plot '%s/stages.dat' using 0:%zu:xtic(1) lc rgb '#4060a0'\n"
+		"unset logscale y\nunset multiplot\n", dir, NSTAGES + 2);
+}
+
+static int plot_write_script(const char *dir, const char *title,
+			     const char *accel)
+{
+	char path[600];
 	FILE *fp;
 	int t;
 
@@ -79,34 +117,68 @@ static int plot_write_script(const char *dir, const char *title,
 	if (!fp)
 		return -errno;
 	for (t = 0; t < 2; t++) {
-		fprintf(fp, "set terminal %s size 1000,600\n",
+		fprintf(fp, "reset\nset terminal %s size 1400,600\n",
 			t ? "svg dynamic" : "pngcairo");
 		fprintf(fp, "set output '%s/stages.%s'\n", dir, t ? "svg" : "png");
-		fprintf(fp, "set title \"%s: inflate time by stage (%s)\" noenhanced\n"
-			"set style data histograms\nset style histogram rowstacked\n"
-			"set style fill solid 0.8 border -1\nset boxwidth 0.7\n"
-			"set ylabel 'ms (mean of repetitions)'\nset key outside right\n"
-			"set xtics rotate by -30 noenhanced\nset grid ytics\n",
-			title, accel);
-		fprintf(fp, "plot '%s/stages.dat'", dir);
-		for (s = 0; s < NSTAGES; s++)
-			fprintf(fp, "%s using %u%s title '%s'", s ? ", ''" : "",
-				s + 2, s ? "" : ":xtic(1)", labels[s]);
-		fprintf(fp, "\n");
+		plot_panels(fp, dir, title, accel);
 	}
 	return fclose(fp) ? -errno : 0;
 }
 
+static int plot_gnuplot(const char *dir, const char *script, char *err,
+			unsigned long len)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "gnuplot '%s/%s'", dir, script);
+	if (system(cmd)) {
+		snprintf(err, len, "gnuplot failed on %s/%s", dir, script);
+		return -EIO;
+	}
+	printf("%s/%.*s.png\n%s/%.*s.svg\n", dir,
+	       (int)(strlen(script) - 3), script, dir,
+	       (int)(strlen(script) - 3), script);
+	return 0;
+}
+
+int inflate_plot(json_t *rpt, const char *dir, char *err, unsigned long len)
+{
+	char path[600];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/stages.dat", dir);
+	rc = plot_write_data(rpt, path);
+	if (!rc)
+		rc = plot_write_script(dir, json_string_value(json_object_get(
+			json_object_get(rpt, "scenario"), "name")),
+			rpt_accel(rpt));
+	if (!rc && plot_is_sweep(rpt))
+		rc = plot_sweep(rpt, dir);
+	if (rc) {
+		snprintf(err, len, "cannot write plot files in %s: %s", dir,
+			 strerror(-rc));
+		return rc;
+	}
+	rc = plot_gnuplot(dir, "stages.gp", err, len);
+	if (!rc && plot_is_sweep(rpt))
+		rc = plot_gnuplot(dir, "sweep.gp", err, len);
+	return rc;
+}
+
 int cmd_plot(int argc, char **argv)
 {
-	char err[1024], dir[512], path[600], cmd[700], tmp[512];
+	const struct scenario_ops *ops;
+	char err[1024], dir[512], tmp[512];
 	json_t *rpt;
-	int rc, sweep;
+	int rc;
 
 	if (argc < 1 || argc > 2 || !strcmp(argv[0], "--help")) {
 		printf("usage: balloonbench plot REPORT [OUTDIR]\n"
-		       "Stacked per-stage bars per row as OUTDIR/stages.png and "
-		       ".svg\n(OUTDIR defaults to the report's directory).\n");
+		       "The plots of the report's scenario as OUTDIR/*.png and "
+		       ".svg (OUTDIR,\ncreated if needed, defaults to the "
+		       "report's directory).  inflate: stacked\nper-stage bars "
+		       "and totals on a log axis (stages.*), and time against\n"
+		       "size for a mode x inflate sweep (sweep.*).\n");
 		return argc >= 1 && argc <= 2 ? BB_EXIT_OK : BB_EXIT_USAGE;
 	}
 	rpt = rpt_load(argv[0], err, sizeof(err));
@@ -114,35 +186,25 @@ int cmd_plot(int argc, char **argv)
 		bb_err("%s", err);
 		return BB_EXIT_USAGE;
 	}
+	ops = scn_find(rpt_scenario(rpt));
+	if (!ops || !ops->plot) {
+		bb_err("%s: scenario '%s' has no plots", argv[0],
+		       rpt_scenario(rpt));
+		json_decref(rpt);
+		return BB_EXIT_FAIL;
+	}
 	snprintf(tmp, sizeof(tmp), "%s", argv[0]);
 	snprintf(dir, sizeof(dir), "%s", argc == 2 ? argv[1] : dirname(tmp));
-	snprintf(path, sizeof(path), "%s/stages.dat", dir);
-	rc = plot_write_data(rpt, path);
-	if (!rc)
-		rc = plot_write_script(dir, json_string_value(json_object_get(
-			json_object_get(rpt, "scenario"), "name")),
-			json_string_value(json_object_get(json_object_get(rpt,
-			"host"), "accelerator")));
-	sweep = !rc && plot_is_sweep(rpt);
-	if (sweep)
-		rc = plot_sweep(rpt, dir);
+	rc = rpt_mkdirs(dir);
+	if (rc)
+		snprintf(err, sizeof(err), "cannot create %s: %s", dir,
+			 strerror(-rc));
+	else
+		rc = ops->plot(rpt, dir, err, sizeof(err));
 	json_decref(rpt);
 	if (rc) {
-		bb_err("cannot write plot files in %s: %s", dir, strerror(-rc));
+		bb_err("%s", err);
 		return BB_EXIT_FAIL;
 	}
-	snprintf(cmd, sizeof(cmd), "gnuplot '%s/stages.gp'", dir);
-	if (system(cmd)) {
-		bb_err("gnuplot failed on %s/stages.gp", dir);
-		return BB_EXIT_FAIL;
-	}
-	snprintf(cmd, sizeof(cmd), "gnuplot '%s/sweep.gp'", dir);
-	if (sweep && system(cmd)) {
-		bb_err("gnuplot failed on %s/sweep.gp", dir);
-		return BB_EXIT_FAIL;
-	}
-	printf("%s/stages.png\n%s/stages.svg\n", dir, dir);
-	if (sweep)
-		printf("%s/sweep.png\n%s/sweep.svg\n", dir, dir);
 	return BB_EXIT_OK;
 }

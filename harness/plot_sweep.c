@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rptkeys.h"
 #include "plot.h"
 
 /* Is this report a mode x inflate sweep? */
@@ -31,20 +32,23 @@ static int plot_sweep_data(json_t *rpt, const char *path)
 	if (!fp)
 		return -errno;
 	json_array_foreach(modes, i, mode) {
+		if (!json_is_string(mode))
+			continue;
 		fprintf(fp, "\"%s\"\n", json_string_value(mode));
 		json_array_foreach(json_object_get(rpt, "rows"), j, row) {
 			json_t *set = json_object_get(row, "settings");
+			const char *m = json_string_value(json_object_get(set,
+									"mode"));
 
-			if (strcmp(json_string_value(json_object_get(set, "mode")),
-				   json_string_value(mode)))
+			if (!m || strcmp(m, json_string_value(mode)))
 				continue;
 			s = json_object_get(json_object_get(row, "summary"),
-					    "inflate_ms");
+					    RK_INFLATE_MS);
 			if (!s)
 				continue;
 			fprintf(fp, "%.4f %.3f %.3f %.3f\n",
 				json_number_value(json_object_get(set,
-					"inflate_bytes")) / (1 << 30),
+					RK_INFLATE_BYTES)) / (1 << 30),
 				json_number_value(json_object_get(s, "median")),
 				json_number_value(json_object_get(s, "min")),
 				json_number_value(json_object_get(s, "max")));

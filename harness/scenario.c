@@ -184,3 +184,45 @@ int scn_start_fleet(const struct bb_config *cfg, struct fleet *f, int n,
 		fleet_destroy(f);
 	return rc;
 }
+
+/* Every scenario: adding one is one new file and one line here. */
+static const struct scenario_ops *const scn_table[] = {
+	&scenario_boot,
+	&scenario_inflate,
+};
+
+const struct scenario_ops *scn_at(unsigned int i)
+{
+	return i < sizeof(scn_table) / sizeof(scn_table[0]) ? scn_table[i] :
+	       NULL;
+}
+
+const struct scenario_ops *scn_find(const char *name)
+{
+	const struct scenario_ops *s;
+	unsigned int i;
+
+	for (i = 0; name && (s = scn_at(i)); i++)
+		if (!strcmp(s->name, name))
+			return s;
+	return NULL;
+}
+
+int scn_ungated(const struct scenario_ops *s, const char *name)
+{
+	const char *const *u;
+	size_t n;
+
+	if (!s->reference)
+		return 1;
+	/* "stock" and a sweep's "stock inflate=1/8" alike */
+	n = strlen(s->reference);
+	if (!strncmp(name, s->reference, n) && (!name[n] || name[n] == ' '))
+		return 1;
+	for (u = s->ungated; u && *u; u++) {
+		n = strlen(*u);
+		if (!strncmp(name, *u, n) && (!name[n] || name[n] == ' '))
+			return 1;
+	}
+	return 0;
+}

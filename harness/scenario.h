@@ -11,7 +11,17 @@
 #define BB_EXIT_USAGE 2		/* bad command line or scenario: nothing ran */
 #define BB_EXIT_INTR 130	/* interrupted by a signal */
 
-/* A scenario: one file, one table entry in scenarios[] (main.c). */
+/*
+ * A figure of a scenario's rows that the report tools compare: a key of
+ * every row's summary.
+ */
+struct scn_figure {
+	const char *key;	/* summary key, unit in the name */
+	int higher_better;	/* 1: larger is better (throughput), 0: times */
+	int gated;		/* gate compares its ratio to the reference row */
+};
+
+/* A scenario: one file, one line in scn_table[] (scenario.c). */
 struct scenario_ops {
 	const char *name;	/* value of the "scenario" key */
 	const char *help;	/* one line for `balloonbench list` */
@@ -19,10 +29,26 @@ struct scenario_ops {
 	int (*check)(const struct bb_config *cfg, char *err, unsigned long len);
 	/* Run it; returns a BB_EXIT_* code. */
 	int (*run)(struct bb_config *cfg);
+	/* The report side: read report files only, never boot anything. */
+	const struct scn_figure *figures;	/* ends with a NULL key */
+	/* Row every gated ratio is measured against; NULL: nothing to gate. */
+	const char *reference;
+	const char *const *ungated;	/* rows never gated; NULL-terminated */
+	/* Print a report of this scenario as the run printed it. */
+	void (*table)(json_t *rpt);
+	/* Plot files into dir; NULL when the scenario has no plots. */
+	int (*plot)(json_t *rpt, const char *dir, char *err, unsigned long len);
 };
 
 extern const struct scenario_ops scenario_boot;
 extern const struct scenario_ops scenario_inflate;
+
+/* The scenario called name, or NULL; scn_at(i) walks all (NULL at end). */
+const struct scenario_ops *scn_find(const char *name);
+const struct scenario_ops *scn_at(unsigned int i);
+
+/* Is row name one the scenario never gates (its reference included)? */
+int scn_ungated(const struct scenario_ops *s, const char *name);
 
 /* The source tree (parent of build/), found from the executable. */
 const char *bb_top(void);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rptkeys.h"
 #include "log.h"
 #include "report.h"
 #include "scenario.h"
@@ -35,11 +36,11 @@ static int boot_check_guest(struct vm *vm, struct boot_row *row)
 		bb_err("%s: %s", vm->spec.name, err);
 		return rc;
 	}
-	info = agent_exec_json(&vm->agent, "bbload meminfo",
-			       BOOT_AGENT_TIMEOUT_MS, err, sizeof(err));
-	if (!info) {
+	rc = agent_exec_json(&vm->agent, "bbload meminfo",
+			     BOOT_AGENT_TIMEOUT_MS, &info, err, sizeof(err));
+	if (rc) {
 		bb_err("%s: %s", vm->spec.name, err);
-		return -EIO;
+		return rc;
 	}
 	row->memtotal = json_integer_value(json_object_get(info,
 							 "meminfo_MemTotal"));
@@ -50,26 +51,33 @@ static int boot_check_guest(struct vm *vm, struct boot_row *row)
 	return 0;
 }
 
-static void boot_print(const struct fleet *f, const struct boot_row *rows,
-		       const char *accel, double all_ready_s)
+/* The table of a boot report: what the run printed, and what show prints. */
+static void boot_table(json_t *rpt)
 {
-	uint64_t rss_sum = 0, rss_max = 0;
+	json_t *row = json_array_get(json_object_get(rpt, RK_ROWS), 0), *run;
+	uint64_t rss, rss_sum = 0, rss_max = 0;
 	char a[32], b[32];
-	int i;
+	size_t i, n = json_array_size(json_object_get(row, RK_RUNS));
 
 	printf("%-6s %8s %10s %10s\n", "VM", "BOOT_S", "MEMTOTAL", "HOST_RSS");
-	for (i = 0; i < f->n; i++) {
-		printf("%-6s %8.2f %10s %10s\n", f->vms[i].spec.name,
-		       rows[i].boot_s,
-		       unit_fmt_size(rows[i].memtotal, a, sizeof(a)),
-		       unit_fmt_size(rows[i].rss, b, sizeof(b)));
-		rss_sum += rows[i].rss;
-		if (rows[i].rss > rss_max)
-			rss_max = rows[i].rss;
+	json_array_foreach(json_object_get(row, RK_RUNS), i, run) {
+		rss = (uint64_t)json_integer_value(json_object_get(run,
+								 RK_RSS_BYTES));
+		printf("%-6s %8.2f %10s %10s\n",
+		       json_string_value(json_object_get(run, "vm")) ?: "?",
+		       json_number_value(json_object_get(run, RK_BOOT_MS)) / 1000,
+		       unit_fmt_size((uint64_t)json_integer_value(
+				json_object_get(run, RK_MEMTOTAL_BYTES)), a,
+				sizeof(a)), unit_fmt_size(rss, b, sizeof(b)));
+		rss_sum += rss;
+		if (rss > rss_max)
+			rss_max = rss;
 	}
-	printf("accelerator: %s; %d VMs ready in %.1f s; host RSS per idle "
-	       "VM: mean %s, max %s\n", accel, f->n, all_ready_s,
-	       unit_fmt_size(rss_sum / (uint64_t)f->n, a, sizeof(a)),
+	printf("accelerator: %s; %zu VMs ready in %.1f s; host RSS per idle "
+	       "VM: mean %s, max %s\n", rpt_accel(rpt), n,
+	       json_number_value(json_object_get(json_object_get(row,
+			RK_SETTINGS), "all_ready_s")),
+	       unit_fmt_size(n ? rss_sum / n : 0, a, sizeof(a)),
 	       unit_fmt_size(rss_max, b, sizeof(b)));
 }
 
@@ -87,14 +95,13 @@ static void boot_report(const struct bb_config *cfg, const struct fleet *f,
 			  all_ready_s));
 	for (i = 0; i < f->n; i++)
 		rpt_add_run(row, json_pack("{s:s, s:f, s:I, s:I}", "vm",
-			    f->vms[i].spec.name, "boot_ms", rows[i].boot_s * 1000,
-			    "memtotal_bytes", (json_int_t)rows[i].memtotal,
-			    "rss_bytes", (json_int_t)rows[i].rss));
+			    f->vms[i].spec.name, RK_BOOT_MS, rows[i].boot_s * 1000,
+			    RK_MEMTOTAL_BYTES, (json_int_t)rows[i].memtotal,
+			    RK_RSS_BYTES, (json_int_t)rows[i].rss));
 	rpt_summarize_row(row);
 	rpt_note_qemu(rpt, cfg->qemu, f->vms[0].qmp.version);
-	if (rpt_write(rpt, cfg->output_dir, cfg->name, path, sizeof(path)))
-		bb_warn("cannot write the report under %s", cfg->output_dir);
-	else
+	boot_table(rpt);
+	if (rpt_save(rpt, cfg->output_dir, cfg->name, path, sizeof(path)) >= 0)
 		printf("report: %s\n", path);
 	json_decref(rpt);
 }
@@ -118,7 +125,6 @@ static int boot_run(struct bb_config *cfg)
 			goto out;
 	if (!rows || fleet_check(&f))
 		goto out;
-	boot_print(&f, rows, accel, (bb_now_ms() - t0) / 1000);
 	boot_report(cfg, &f, rows, accel, (bb_now_ms() - t0) / 1000);
 	rc = BB_EXIT_OK;
 out:
@@ -127,9 +133,17 @@ out:
 	return bb_interrupted ? BB_EXIT_INTR : rc;
 }
 
+static const struct scn_figure boot_figures[] = {
+	{ RK_BOOT_MS, 0, 0 },
+	{ RK_RSS_BYTES, 0, 0 },
+	{ NULL, 0, 0 },
+};
+
 const struct scenario_ops scenario_boot = {
 	.name = "boot",
 	.help = "boot a fleet, check every guest agent, print boot times and RSS",
 	.check = scn_check_built,
 	.run = boot_run,
+	.figures = boot_figures,
+	.table = boot_table,
 };

@@ -6,25 +6,27 @@
  * Once per matrix row (transfer mode), `repetitions` times per row.
  *
  * Each row boots its own VM: rows differ in emulator, device properties or
- * driver.  Repetitions share the row's VM; each starts by touching memory
- * again, so the host backs the guest as on a fresh one (deflated pages are
- * discarded on the host and come back only when touched).
+ * driver.  When all of them fit in memory at once, every VM stays up and
+ * each repetition runs every row in a freshly shuffled order (seed in the
+ * report), so drift during a run spreads over all rows; otherwise rows run
+ * one after the other.  Repetitions share the row's VM; each starts by
+ * touching memory again, so the host backs the guest as on a fresh one
+ * (deflated pages are discarded on the host and come back only when
+ * touched).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#include <inttypes.h>
 
-#include "balloon.h"
 #include "inflate.h"
 #include "log.h"
+#include "order.h"
 #include "report.h"
+#include "rptkeys.h"
 #include "scenario.h"
 #include "vm.h"
-
-#define INFLATE_AGENT_TIMEOUT_MS 600000
 
 /* What each row of the matrix runs. */
 static const struct inflate_mode inflate_modes[] = {
@@ -79,284 +81,129 @@ void inflate_row_config(const struct bb_config *cfg, int row,
 	snprintf(out->device, sizeof(out->device), "%s", m->device);
 }
 
-/*
- * The floor no balloon can beat: the host discarding the same number of
- * touched bytes with one madvise call, in this process.
- */
-static int inflate_limit_sample(uint64_t bytes, json_t **sample, char *err,
-				unsigned long len)
-{
-	const uint64_t huge = 2ULL << 20;
-	unsigned long long t0, t1;
-	char *map, *p;
-	uint64_t off;
-
-	/*
-	 * Like QEMU's guest RAM: 2 MiB aligned and MADV_HUGEPAGE, so that the
-	 * floor uses transparent huge pages exactly when guest RAM can.
-	 */
-	map = mmap(NULL, bytes + huge, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (map == MAP_FAILED) {
-		snprintf(err, len, "limit: cannot map %llu bytes: %s",
-			 (unsigned long long)bytes, strerror(errno));
-		return -ENOMEM;
-	}
-	p = (char *)(((uintptr_t)map + huge - 1) & ~(uintptr_t)(huge - 1));
-	madvise(p, bytes, MADV_HUGEPAGE);
-	for (off = 0; off < bytes; off += 4096)
-		p[off] = 1;
-	t0 = bb_now_ns();
-	if (madvise(p, bytes, MADV_DONTNEED)) {
-		snprintf(err, len, "limit: madvise: %s", strerror(errno));
-		munmap(map, bytes + huge);
-		return -errno;
-	}
-	t1 = bb_now_ns();
-	munmap(map, bytes + huge);
-	*sample = json_pack("{s:f, s:f, s:I}", "inflate_ms", (t1 - t0) / 1e6,
-			    "stage_host_discard_ms", (t1 - t0) / 1e6,
-			    "inflate_bytes", (json_int_t)bytes);
-	return 0;
-}
-
-#define GUEST_STATS "/sys/kernel/debug/vballoon/stats"
-#define GUEST_RESET "/sys/kernel/debug/vballoon/reset"
-#define BALLOON_PATH "/machine/peripheral/balloon0"
-
-/* A row's VM and what it can report. */
-struct inflate_ctx {
-	const struct bb_config *cfg;	/* the row's configuration */
-	struct vm *vm;			/* its VM */
-	int guest_counters;		/* vballoon: debugfs stats exist */
-	int host_counters;		/* patched QEMU: stage-stats exists */
-	uint64_t mem;			/* guest RAM, bytes */
-	uint64_t inflate;		/* balloon size to reach, bytes */
-	uint64_t touch;			/* touched before each inflate, bytes */
+/* One row of a run: what it runs, its report row, and its VM. */
+struct inflate_slot {
+	struct bb_config cfg;		/* the row as it runs */
+	json_t *row;			/* its report row (borrowed) */
+	struct fleet fleet;		/* its VM while booted (n = 0 if not) */
+	struct inflate_ctx ctx;		/* what its samples need */
+	int limit;			/* the discard floor: no VM */
+	int failed;			/* an error ended this row */
 };
 
-static json_t *inflate_guest_counters(struct inflate_ctx *c, char *err,
-				      unsigned long len)
+static const char *inflate_slot_name(const struct inflate_slot *s)
 {
-	json_t *obj;
-	char *text = NULL;
-
-	if (!c->guest_counters)
-		return NULL;
-	if (agent_read_file(&c->vm->agent, GUEST_STATS, &text,
-			    INFLATE_AGENT_TIMEOUT_MS, err, len))
-		return NULL;
-	obj = json_loads(text, JSON_DISABLE_EOF_CHECK, NULL);
-	if (!obj)
-		snprintf(err, len, "%s is not JSON", GUEST_STATS);
-	free(text);
-	return obj;
+	return json_string_value(json_object_get(s->row, RK_NAME));
 }
 
-static json_t *inflate_host_counters(struct inflate_ctx *c, char *err,
-				     unsigned long len)
+static void inflate_slot_fail(json_t *rpt, struct inflate_slot *s,
+			      const char *err)
 {
-	json_t *ret = NULL;
-
-	if (!c->host_counters)
-		return NULL;
-	if (c->vm->ops->qmp(c->vm, "qom-get",
-			    json_pack("{s:s, s:s}", "path", BALLOON_PATH,
-				      "property", "stage-stats"),
-			    &ret, 30000, err, len))
-		return NULL;
-	return ret;
+	bb_err("row %s: %s", inflate_slot_name(s), err);
+	rpt_add_error(rpt, inflate_slot_name(s), err);
+	s->failed = 1;
+	fleet_destroy(&s->fleet);
 }
 
-/* Both sides' counters; the ones this row has must be readable. */
-static int inflate_counters(struct inflate_ctx *c, json_t **guest,
-			    json_t **host, char *err, unsigned long len)
+static void inflate_slot_boot(json_t *rpt, struct inflate_slot *s)
 {
-	*guest = inflate_guest_counters(c, err, len);
-	*host = inflate_host_counters(c, err, len);
-	if ((c->guest_counters && !*guest) || (c->host_counters && !*host))
-		return -EIO;
-	return 0;
-}
+	char err[1024], accel[8];
 
-static int inflate_reset_counters(struct inflate_ctx *c, char *err,
-				  unsigned long len)
-{
-	struct agent_result res;
-	int rc = 0;
-
-	if (c->guest_counters) {
-		rc = agent_exec(&c->vm->agent, "echo 0 > " GUEST_RESET,
-				INFLATE_AGENT_TIMEOUT_MS, &res, err, len);
-		if (!rc && res.exitcode) {
-			snprintf(err, len, "cannot reset %s", GUEST_RESET);
-			rc = -EIO;
-		}
-		agent_result_free(&res);
+	if (s->limit || s->failed || s->fleet.n)
+		return;
+	if (scn_start_fleet(&s->cfg, &s->fleet, 1, accel, sizeof(accel), err,
+			    sizeof(err))) {
+		memset(&s->fleet, 0, sizeof(s->fleet));
+		inflate_slot_fail(rpt, s, err);
+		return;
 	}
-	if (!rc && c->host_counters)
-		rc = c->vm->ops->qmp(c->vm, "qom-set",
-				     json_pack("{s:s, s:s, s:b}", "path",
-					       BALLOON_PATH, "property",
-					       "stage-stats-reset", "value", 1),
-				     NULL, 30000, err, len);
-	return rc;
+	inflate_ctx_init(&s->ctx, &s->cfg, &s->fleet.vms[0]);
+	rpt_note_qemu(rpt, s->cfg.qemu, s->fleet.vms[0].qmp.version);
 }
 
-/* Touch and free guest memory so that the host backs it. */
-static int inflate_touch(struct inflate_ctx *c, json_t *sample, char *err,
-			 unsigned long len)
+/* Repetition rep of one row, the pos-th row to run in that repetition. */
+static void inflate_slot_sample(json_t *rpt, struct inflate_slot *s, int rep,
+				int pos)
 {
-	char cmd[96];
-	json_t *out;
-
-	if (!c->touch)
-		return 0;
-	snprintf(cmd, sizeof(cmd), "bbload touch %llu",
-		 (unsigned long long)c->touch);
-	out = agent_exec_json(&c->vm->agent, cmd, INFLATE_AGENT_TIMEOUT_MS,
-			      err, len);
-	if (!out)
-		return -EIO;
-	json_object_set(sample, "touch_ms", json_object_get(out, "elapsed_ms"));
-	json_object_set_new(sample, "touch_bytes", json_integer(c->touch));
-	json_decref(out);
-	return 0;
-}
-
-/* Move the balloon to leave `actual` bytes; time it; note RSS and CPU. */
-static int inflate_move(struct inflate_ctx *c, uint64_t actual,
-			const char *what, json_t *sample, char *err,
-			unsigned long len)
-{
-	double t0, ms = 0, cpu0 = 0, cpu1 = 0;
-	uint64_t rss = 0;
-	char key[64];
-	int rc;
-
-	vm_cpu_ms(c->vm, &cpu0);
-	t0 = bb_now_ms();
-	rc = balloon_set(c->vm, actual, err, len);
-	if (!rc)
-		rc = balloon_wait(c->vm, actual, c->cfg->step_timeout_ms, t0, &ms,
-				  err, len);
-	if (rc)
-		return rc;
-	vm_cpu_ms(c->vm, &cpu1);
-	vm_rss_bytes(c->vm, &rss);
-	snprintf(key, sizeof(key), "%s_ms", what);
-	json_object_set_new(sample, key, json_real(ms));
-	snprintf(key, sizeof(key), "qemu_cpu_%s_ms", what);
-	json_object_set_new(sample, key, json_real(cpu1 - cpu0));
-	snprintf(key, sizeof(key), "rss_after_%s_bytes", what);
-	json_object_set_new(sample, key, json_integer((json_int_t)rss));
-	return 0;
-}
-
-static int inflate_one(struct inflate_ctx *c, json_t **out, char *err,
-		       unsigned long len)
-{
-	json_t *sample = json_object(), *guest = NULL, *host = NULL;
-	uint64_t rss0 = 0;
-	int rc;
-
-	rc = inflate_touch(c, sample, err, len);
-	if (!rc)
-		rc = inflate_reset_counters(c, err, len);
-	if (rc)
-		goto fail;
-	vm_rss_bytes(c->vm, &rss0);
-	json_object_set_new(sample, "rss_before_bytes", json_integer(rss0));
-	json_object_set_new(sample, "inflate_bytes", json_integer(c->inflate));
-	rc = inflate_move(c, c->mem - c->inflate, "inflate", sample, err, len);
-	if (rc)
-		goto fail;
-	rc = inflate_counters(c, &guest, &host, err, len);
-	if (rc)
-		goto fail;
-	inflate_stages(sample, json_real_value(json_object_get(sample,
-			"inflate_ms")), guest, host);
-	json_object_set_new(sample, "rss_freed_bytes", json_integer(
-		(json_int_t)rss0 - json_integer_value(json_object_get(sample,
-			"rss_after_inflate_bytes"))));
-	rc = inflate_move(c, c->mem, "deflate", sample, err, len);
-	if (rc)
-		goto fail;
-	/* Reset once before the inflate: this snapshot holds both directions. */
-	json_decref(guest);
-	json_decref(host);
-	rc = inflate_counters(c, &guest, &host, err, len);
-	if (rc)
-		goto fail;
-	json_object_set_new(sample, "guest_counters", guest ? guest : json_null());
-	json_object_set_new(sample, "host_counters", host ? host : json_null());
-	*out = sample;
-	return 0;
-fail:
-	json_decref(guest);
-	json_decref(host);
-	json_decref(sample);
-	return rc;
-}
-
-static int inflate_row(const struct bb_config *rc_cfg, json_t *rpt, json_t *row,
-		       char *err, unsigned long len)
-{
-	struct inflate_ctx c = { .cfg = rc_cfg };
-	struct fleet f = { 0 };
-	char accel[8];
+	char err[1024];
 	json_t *sample;
-	int rep, rc;
+	int rc;
 
-	rc = scn_start_fleet(rc_cfg, &f, 1, accel, sizeof(accel), err, len);
-	if (rc)
-		return rc;
-	c.vm = &f.vms[0];
-	c.mem = rc_cfg->memory.bytes;
-	c.inflate = unit_size_bytes(&rc_cfg->inflate, c.mem);
-	c.touch = unit_size_bytes(&rc_cfg->touch, c.mem);
-	c.guest_counters = !strcmp(rc_cfg->driver, "vballoon");
-	c.host_counters = !strcmp(rc_cfg->qemu, "patched");
-	rpt_note_qemu(rpt, rc_cfg->qemu, c.vm->qmp.version);
-	for (rep = 0; rep < rc_cfg->repetitions && !rc; rep++) {
-		rc = inflate_one(&c, &sample, err, len);
-		if (rc)
+	if (s->failed)
+		return;
+	if (s->limit)
+		rc = inflate_limit_sample(s->ctx.inflate, &sample, err,
+					  sizeof(err));
+	else
+		rc = inflate_one(&s->ctx, &sample, err, sizeof(err));
+	if (rc) {
+		inflate_slot_fail(rpt, s, err);
+		return;
+	}
+	json_object_set_new(sample, "repetition", json_integer(rep));
+	json_object_set_new(sample, "position", json_integer(pos));
+	bb_info("%s: run %d/%d: inflate %.1f ms, deflate %.1f ms",
+		inflate_slot_name(s), rep + 1, s->cfg.repetitions,
+		json_number_value(json_object_get(sample, RK_INFLATE_MS)),
+		json_number_value(json_object_get(sample, RK_DEFLATE_MS)));
+	rpt_add_run(s->row, sample);
+}
+
+/*
+ * Interleave the rows when every row's VM fits at once in half of what
+ * the host has available: each repetition then runs every row, in a fresh
+ * shuffled order, so that drift during the run hits all rows alike.
+ * Otherwise (the 8 GiB reproduction on a small host) rows run one after
+ * the other, each booting, sampling and stopping its VM.
+ */
+static int inflate_interleave(const struct inflate_slot *s, int n)
+{
+	uint64_t need = 0, avail = 0;
+	char line[128];
+	FILE *fp;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!s[i].limit)
+			need += s[i].cfg.memory.bytes;
+	fp = fopen("/proc/meminfo", "r");
+	while (fp && fgets(line, sizeof(line), fp))
+		if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &avail) == 1)
 			break;
-		json_object_set_new(sample, "repetition", json_integer(rep));
-		bb_info("%s: run %d/%d: inflate %.1f ms, deflate %.1f ms",
-			json_string_value(json_object_get(row, "name")), rep + 1,
-			rc_cfg->repetitions,
-			json_real_value(json_object_get(sample, "inflate_ms")),
-			json_real_value(json_object_get(sample, "deflate_ms")));
-		rpt_add_run(row, sample);
-	}
-	fleet_destroy(&f);
-	return rc;
+	if (fp)
+		fclose(fp);
+	return need <= avail * 1024 / 2;
 }
 
-static int inflate_limit_row(const struct bb_config *rc, json_t *row,
-			     char *err, unsigned long len)
+static void inflate_run_rows(json_t *rpt, struct inflate_slot *s, int n,
+			     int reps, uint64_t seed, int interleave)
 {
-	uint64_t bytes = unit_size_bytes(&rc->inflate, rc->memory.bytes);
-	json_t *sample = NULL;
-	int rep, ret = 0;
+	int *idx = calloc((size_t)n, sizeof(*idx));
+	int i, rep;
 
-	for (rep = 0; rep < rc->repetitions && !ret; rep++) {
-		ret = inflate_limit_sample(bytes, &sample, err, len);
-		if (!ret)
-			rpt_add_run(row, sample);
+	if (!idx) {
+		rpt_add_error(rpt, NULL, "out of memory");
+		return;
 	}
-	return ret;
-}
-
-static int inflate_do_row(const struct bb_config *rc, json_t *rpt, json_t *row,
-			  char *err, unsigned long len)
-{
-	const struct inflate_mode *m = inflate_find_mode(rc->mode);
-
-	if (m && m->limit)
-		return inflate_limit_row(rc, row, err, len);
-	return inflate_row(rc, rpt, row, err, len);
+	for (i = 0; interleave && i < n && !bb_interrupted; i++)
+		inflate_slot_boot(rpt, &s[i]);
+	for (rep = 0; interleave && rep < reps && !bb_interrupted; rep++) {
+		order_permute(idx, n, seed, rep);
+		for (i = 0; i < n && !bb_interrupted; i++)
+			inflate_slot_sample(rpt, &s[idx[i]], rep, i);
+	}
+	for (i = 0; !interleave && i < n && !bb_interrupted; i++) {
+		bb_info("row %d/%d: %s", i + 1, n, inflate_slot_name(&s[i]));
+		inflate_slot_boot(rpt, &s[i]);
+		for (rep = 0; rep < reps && !bb_interrupted; rep++)
+			inflate_slot_sample(rpt, &s[i], rep, 0);
+		fleet_destroy(&s[i].fleet);
+	}
+	for (i = 0; i < n; i++) {
+		fleet_destroy(&s[i].fleet);
+		rpt_summarize_row(s[i].row);
+	}
+	free(idx);
 }
 
 static json_t *inflate_settings(const struct bb_config *rc)
@@ -364,57 +211,99 @@ static json_t *inflate_settings(const struct bb_config *rc)
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "mode", rc->mode,
 			 "qemu", rc->qemu, "driver", rc->driver,
 			 "modparams", rc->modparams, "device", rc->device,
-			 "inflate_bytes", (json_int_t)unit_size_bytes(
+			 RK_INFLATE_BYTES, (json_int_t)unit_size_bytes(
 				&rc->inflate, rc->memory.bytes));
+}
+
+/* Every row's configuration and report row, before anything boots. */
+static struct inflate_slot *inflate_slots(const struct bb_config *cfg,
+					  json_t *rpt)
+{
+	struct inflate_slot *s = calloc((size_t)cfg->nrows, sizeof(*s));
+	const struct inflate_mode *m;
+	char name[96];
+	int i;
+
+	for (i = 0; s && i < cfg->nrows; i++) {
+		inflate_row_config(cfg, i, &s[i].cfg);
+		cfg_row_name(cfg, i, name, sizeof(name));
+		s[i].row = rpt_add_row(rpt, name, inflate_settings(&s[i].cfg));
+		m = inflate_find_mode(s[i].cfg.mode);
+		s[i].limit = m && m->limit;
+		s[i].ctx.inflate = unit_size_bytes(&s[i].cfg.inflate,
+						   s[i].cfg.memory.bytes);
+	}
+	return s;
+}
+
+static int inflate_finish(const struct bb_config *cfg, json_t *rpt)
+{
+	char path[600];
+	int failed = json_array_size(json_object_get(rpt, "errors")) != 0;
+
+	/* The table first: it survives even a report that cannot be written. */
+	inflate_print_table(rpt);
+	switch (rpt_save(rpt, cfg->output_dir, cfg->name, path, sizeof(path))) {
+	case 0:
+		printf("report: %s\n", path);
+		break;
+	case 1:
+		printf("report: %s (not under output_dir)\n", path);
+		failed = 1;
+		break;
+	default:
+		failed = 1;
+	}
+	if (bb_interrupted)
+		return BB_EXIT_INTR;
+	return failed ? BB_EXIT_FAIL : BB_EXIT_OK;
 }
 
 static int inflate_run(struct bb_config *cfg)
 {
-	struct bb_config rc;
 	struct vm_spec tmpl = { 0 };
-	char err[1024], accel[8], path[600], name[80];
-	json_t *rpt, *row;
-	int i, failed = 0;
+	struct inflate_slot *slots;
+	char err[1024], accel[8];
+	uint64_t seed = order_seed();
+	int interleave, rc;
+	json_t *rpt;
 
 	if (scn_fill_spec(cfg, "tcg", &tmpl, err, sizeof(err)) ||
 	    vm_resolve_accel(cfg->accel, &tmpl, accel, sizeof(accel), err,
 			     sizeof(err))) {
 		bb_err("%s", err);
-		return BB_EXIT_FAIL;
+		return bb_interrupted ? BB_EXIT_INTR : BB_EXIT_FAIL;
 	}
 	/* Every row runs on the accelerator resolved once, here. */
 	snprintf(cfg->accel, sizeof(cfg->accel), "%s", accel);
 	rpt = rpt_new(cfg, accel);
-	for (i = 0; i < cfg->nrows && !bb_interrupted; i++) {
-		inflate_row_config(cfg, i, &rc);
-		cfg_row_name(cfg, i, name, sizeof(name));
-		row = rpt_add_row(rpt, name, inflate_settings(&rc));
-		bb_info("row %d/%d: %s", i + 1, cfg->nrows,
-			json_string_value(json_object_get(row, "name")));
-		if (!inflate_do_row(&rc, rpt, row, err, sizeof(err))) {
-			rpt_summarize_row(row);
-			continue;
-		}
-		bb_err("row %s: %s", json_string_value(json_object_get(row,
-			"name")), err);
-		rpt_add_error(rpt, json_string_value(json_object_get(row,
-			"name")), err);
-		rpt_summarize_row(row);
-		failed = 1;
+	slots = inflate_slots(cfg, rpt);
+	if (!slots) {
+		bb_err("out of memory");
+		json_decref(rpt);
+		return BB_EXIT_FAIL;
 	}
+	interleave = inflate_interleave(slots, cfg->nrows);
+	/* JSON integers are signed 64-bit: keep the seed exact and positive. */
+	seed &= (1ULL << 53) - 1;
+	json_object_set_new(rpt, "row_order", json_pack("{s:s, s:I}", "order",
+			    interleave ? "interleaved" : "sequential", "seed",
+			    (json_int_t)seed));
+	if (interleave)
+		bb_info("%d rows, interleaved: each repetition runs every row, "
+			"in a new order (seed %llu)", cfg->nrows,
+			(unsigned long long)seed);
+	else
+		bb_info("%d rows, one after the other: their VMs do not fit "
+			"in memory at once", cfg->nrows);
+	inflate_run_rows(rpt, slots, cfg->nrows, cfg->repetitions, seed,
+			 interleave);
 	if (bb_interrupted)
 		rpt_add_error(rpt, NULL, "interrupted");
-	if (rpt_write(rpt, cfg->output_dir, cfg->name, path, sizeof(path))) {
-		bb_err("cannot write the report under %s", cfg->output_dir);
-		failed = 1;
-	} else {
-		inflate_print_table(rpt);
-		printf("report: %s\n", path);
-	}
+	rc = inflate_finish(cfg, rpt);
+	free(slots);
 	json_decref(rpt);
-	if (bb_interrupted)
-		return BB_EXIT_INTR;
-	return failed ? BB_EXIT_FAIL : BB_EXIT_OK;
+	return rc;
 }
 
 /* Does this QEMU's virtio-balloon-pci have property prop? */
@@ -437,6 +326,47 @@ static int inflate_qemu_has_prop(const char *qemu, const char *prop)
 	return found;
 }
 
+/* Is key set by the user, or varied by the matrix? */
+static int inflate_key_given(const struct bb_config *cfg, const char *key)
+{
+	int k;
+
+	for (k = 0; k < cfg->nkeys; k++)
+		if (!strcmp(cfg->matrix_key[k], key))
+			return 1;
+	return cfg_is_set(cfg, key);
+}
+
+/*
+ * A mode preset sets driver, QEMU, module parameters and device: a key
+ * that says otherwise would be silently overridden, and the report would
+ * echo what did not run.
+ */
+static int inflate_check_presets(const struct bb_config *cfg, char *err,
+				 unsigned long len)
+{
+	static const char *const keys[] = {
+		"driver", "qemu", "modparams", "device",
+	};
+	struct bb_config rc;
+	unsigned int k;
+	int i;
+
+	for (i = 0; i < cfg->nrows; i++) {
+		inflate_row_config(cfg, i, &rc);
+		if (!strcmp(rc.mode, "custom"))
+			continue;
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (inflate_key_given(cfg, keys[k])) {
+				snprintf(err, len, "key '%s': mode '%s' sets it;"
+					 " use mode 'custom' to choose it "
+					 "yourself", keys[k], rc.mode);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
 /* Checks before anything boots: every row's files and device features. */
 static int inflate_check(const struct bb_config *cfg, char *err,
 			 unsigned long len)
@@ -447,6 +377,8 @@ static int inflate_check(const struct bb_config *cfg, char *err,
 	char prop[64];
 	int i;
 
+	if (inflate_check_presets(cfg, err, len))
+		return -EINVAL;
 	for (i = 0; i < cfg->nrows; i++) {
 		inflate_row_config(cfg, i, &rc);
 		m = inflate_find_mode(rc.mode);
@@ -469,9 +401,25 @@ static int inflate_check(const struct bb_config *cfg, char *err,
 	return 0;
 }
 
+static const struct scn_figure inflate_figures[] = {
+	{ RK_INFLATE_MS, 0, 1 },
+	{ RK_DEFLATE_MS, 0, 1 },
+	{ RK_STAGE_ALLOC_MS, 0, 0 },
+	{ RK_STAGE_REST_MS, 0, 0 },
+	{ NULL, 0, 0 },
+};
+
+/* The discard floor has no balloon to gate. */
+static const char *const inflate_ungated[] = { "limit", NULL };
+
 const struct scenario_ops scenario_inflate = {
 	.name = "inflate",
 	.help = "seed 000: inflate most of a guest, per-stage breakdown per mode",
 	.check = inflate_check,
 	.run = inflate_run,
+	.figures = inflate_figures,
+	.reference = "stock",
+	.ungated = inflate_ungated,
+	.table = inflate_print_table,
+	.plot = inflate_plot,
 };

@@ -17,6 +17,20 @@
 #include "progress.h"
 #include "vm.h"
 
+/* Lines of each log shown when a VM dies. */
+#define VM_TAIL_LINES 20
+/* Bytes read from the end of a log to find them; longer lines are cut. */
+#define VM_TAIL_BYTES 8192
+/*
+ * A socket closes as QEMU exits, a moment before the process can be
+ * reaped: how long a closed socket waits for that, ms.
+ */
+#define VM_REAP_GRACE_MS 2000
+
+/* A VM's logs in its run directory: kept when it dies, in this order. */
+static const char *const vm_logs[] = { "qemu.log", "serial.log" };
+#define VM_NLOGS (sizeof(vm_logs) / sizeof(vm_logs[0]))
+
 volatile sig_atomic_t bb_interrupted;
 
 static void vm_on_signal(int sig)
@@ -35,6 +49,14 @@ void vm_install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Where temporary directories go: $TMPDIR, else /tmp. */
+static const char *vm_tmp_base(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	return tmp && *tmp ? tmp : "/tmp";
+}
+
 static void vm_on_event(void *opaque, const char *event, json_t *data)
 {
 	struct vm *vm = opaque;
@@ -49,14 +71,19 @@ static void vm_on_event(void *opaque, const char *event, json_t *data)
 	bb_debug("%s: event %s", vm->spec.name, event);
 }
 
+/* The agent asks after a failed command whether its VM died. */
+static int vm_agent_watch(void *opaque, int rc, char *err, unsigned long len)
+{
+	return vm_check_alive(opaque, rc, err, len);
+}
+
 int fleet_init(struct fleet *f, int n, const struct backend_ops *ops)
 {
-	const char *tmp = getenv("TMPDIR");
 	int i;
 
 	memset(f, 0, sizeof(*f));
 	snprintf(f->rundir, sizeof(f->rundir), "%s/balloonbench.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
+		 vm_tmp_base());
 	if (!mkdtemp(f->rundir))
 		return -errno;
 	f->vms = calloc((size_t)n, sizeof(*f->vms));
@@ -75,36 +102,164 @@ int fleet_init(struct fleet *f, int n, const struct backend_ops *ops)
 			 f->rundir, vm->spec.name);
 		qmp_init(&vm->qmp, vm_on_event, vm);
 		agent_init(&vm->agent);
+		agent_set_watch(&vm->agent, vm_agent_watch, vm);
 	}
 	return 0;
 }
 
-void vm_report_death(const struct vm *vm)
+/* "signal 9" or "exit status 1": how a wait status ended. */
+static const char *vm_end_text(int status, char *buf, unsigned long len)
 {
-	char path[300], line[512];
-	const char *files[] = { "qemu.log", "serial.log" };
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	return buf;
+}
+
+/*
+ * Offset in buf (n bytes, the end of a file) of its last `lines` lines.
+ * When buf does not start the file, a partial first line is skipped.
+ */
+static size_t vm_tail_start(const char *buf, size_t n, int lines, int whole)
+{
+	const char *nl;
+	size_t i = n;
+
+	if (i && buf[i - 1] == '\n')
+		i--;
+	for (; i > 0; i--)
+		if (buf[i - 1] == '\n' && --lines == 0)
+			return i;
+	if (whole)
+		return 0;
+	nl = memchr(buf, '\n', n);
+	return nl ? (size_t)(nl - buf) + 1 : n;
+}
+
+/* Print the last VM_TAIL_LINES lines of a log, each prefixed by name. */
+static void vm_print_tail(const char *path, const char *name)
+{
+	char buf[VM_TAIL_BYTES];
+	size_t n, at, end, l;
 	long size;
-	unsigned i;
 	FILE *fp;
 
-	bb_err("%s died (%s %d); last lines of its logs:", vm->spec.name,
-	       WIFSIGNALED(vm->exit_status) ? "signal" : "exit status",
-	       WIFSIGNALED(vm->exit_status) ? WTERMSIG(vm->exit_status) :
-	       WEXITSTATUS(vm->exit_status));
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", vm->spec.dir, files[i]);
-		fp = fopen(path, "r");
-		if (!fp)
-			continue;
-		fseek(fp, 0, SEEK_END);
-		size = ftell(fp);
-		fseek(fp, size > 1500 ? size - 1500 : 0, SEEK_SET);
-		if (size > 1500 && !fgets(line, sizeof(line), fp))
-			line[0] = '\0';	/* skip a partial first line */
-		while (fgets(line, sizeof(line), fp))
-			fprintf(stderr, "  %s| %s", files[i], line);
-		fclose(fp);
+	fp = fopen(path, "r");
+	if (!fp)
+		return;
+	fseek(fp, 0, SEEK_END);
+	size = ftell(fp);
+	if (size > (long)sizeof(buf))
+		fseek(fp, size - (long)sizeof(buf), SEEK_SET);
+	else
+		rewind(fp);
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	at = vm_tail_start(buf, n, VM_TAIL_LINES, size <= (long)sizeof(buf));
+	for (; at < n; at = end + 1) {
+		end = at;
+		while (end < n && buf[end] != '\n')
+			end++;
+		/* the serial console ends its lines with \r\n */
+		for (l = end - at; l && buf[at + l - 1] == '\r'; l--)
+			;
+		fprintf(stderr, "  %s| %.*s\n", name, (int)l, buf + at);
 	}
+}
+
+void vm_report_death(const struct vm *vm)
+{
+	const char *dir = vm->logs_kept[0] ? vm->logs_kept : vm->spec.dir;
+	char how[32], path[300];
+	unsigned i;
+
+	vm_end_text(vm->exit_status, how, sizeof(how));
+	if (vm->logs_kept[0])
+		bb_err("%s died (%s); its logs are kept in %s; their last "
+		       "lines:", vm->spec.name, how, vm->logs_kept);
+	else
+		bb_err("%s died (%s); last lines of its logs:", vm->spec.name,
+		       how);
+	for (i = 0; i < VM_NLOGS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, vm_logs[i]);
+		vm_print_tail(path, vm_logs[i]);
+	}
+}
+
+/*
+ * Move a dead VM's logs out of its run directory, which cleanup removes,
+ * into a directory of their own next to it, for a post-mortem.
+ */
+static void vm_keep_logs(struct vm *vm)
+{
+	char dir[256], from[300], to[300];
+	unsigned i, kept = 0;
+
+	snprintf(dir, sizeof(dir), "%s/balloonbench-%s-died.XXXXXX",
+		 vm_tmp_base(), vm->spec.name);
+	if (!mkdtemp(dir)) {
+		bb_warn("%s: cannot keep its logs: %s: %s", vm->spec.name, dir,
+			strerror(errno));
+		return;
+	}
+	for (i = 0; i < VM_NLOGS; i++) {
+		snprintf(from, sizeof(from), "%s/%s", vm->spec.dir, vm_logs[i]);
+		snprintf(to, sizeof(to), "%s/%s", dir, vm_logs[i]);
+		if (!rename(from, to))
+			kept++;
+		else if (errno != ENOENT)
+			bb_warn("%s: cannot keep %s: %s", vm->spec.name, from,
+				strerror(errno));
+	}
+	if (!kept) {
+		rmdir(dir);
+		return;
+	}
+	snprintf(vm->logs_kept, sizeof(vm->logs_kept), "%s", dir);
+}
+
+void vm_set_dead(struct vm *vm, int status)
+{
+	if (vm->state == VM_DEAD)
+		return;
+	vm->exit_status = status;
+	vm->state = VM_DEAD;
+	vm_keep_logs(vm);
+	vm_report_death(vm);
+}
+
+/* err: how vm died and where its logs are. */
+static void vm_death_err(const struct vm *vm, char *err, unsigned long len)
+{
+	char how[32];
+
+	vm_end_text(vm->exit_status, how, sizeof(how));
+	if (vm->logs_kept[0])
+		snprintf(err, len, "%s died (%s); its logs are in %s",
+			 vm->spec.name, how, vm->logs_kept);
+	else
+		snprintf(err, len, "%s died (%s)", vm->spec.name, how);
+}
+
+int vm_check_alive(struct vm *vm, int rc, char *err, unsigned long len)
+{
+	double until = bb_now_ms() + (rc == -EPIPE ? VM_REAP_GRACE_MS : 0);
+	int status = vm->exit_status;
+
+	while (vm->state == VM_BOOTING || vm->state == VM_READY) {
+		if (vm->ops->exited(vm, &status)) {
+			vm_set_dead(vm, status);
+			break;
+		}
+		if (bb_now_ms() >= until || bb_interrupted)
+			return rc;
+		usleep(10000);
+	}
+	if (vm->state != VM_DEAD)
+		return rc;
+	vm_death_err(vm, err, len);
+	return -ECHILD;
 }
 
 int fleet_check(struct fleet *f)
@@ -116,11 +271,10 @@ int fleet_check(struct fleet *f)
 
 		if (vm->state != VM_BOOTING && vm->state != VM_READY)
 			continue;
+		status = vm->exit_status;
 		if (!vm->ops->exited(vm, &status))
 			continue;
-		vm->exit_status = status;
-		vm->state = VM_DEAD;
-		vm_report_death(vm);
+		vm_set_dead(vm, status);
 		dead++;
 	}
 	return dead;
@@ -133,6 +287,9 @@ int fleet_poll(struct fleet *f, int timeout_ms)
 
 	if (!p)
 		return -ENOMEM;
+	/* callers loop; a short poll lets them see bb_interrupted */
+	if (timeout_ms > BB_WAIT_SLICE_MS)
+		timeout_ms = BB_WAIT_SLICE_MS;
 	for (i = 0; i < f->n; i++) {
 		if (f->vms[i].qmp.c.fd >= 0)
 			p[n++] = (struct pollfd){ f->vms[i].qmp.c.fd, POLLIN, 0 };
@@ -164,10 +321,11 @@ static int vm_start_one(struct vm *vm, char *err, unsigned long len)
 			snprintf(err, len, "%s: cannot connect the guest agent "
 				 "socket: %s", vm->spec.name, strerror(-rc));
 	}
-	if (rc) {
+	if (rc == -ECHILD) {
+		vm_set_dead(vm, vm->exit_status);
+		vm_death_err(vm, err, len);
+	} else if (rc) {
 		vm->state = VM_DEAD;
-		if (rc == -ECHILD)
-			vm_report_death(vm);
 	}
 	return rc;
 }
@@ -243,7 +401,9 @@ void fleet_destroy(struct fleet *f)
 		struct vm *vm = &f->vms[i];
 
 		if (vm->ops->pid(vm) > 0) {
-			if (vm->state == VM_READY || vm->state == VM_BOOTING)
+			/* after a ^C, no waiting for QEMU to quit */
+			if (!bb_interrupted && (vm->state == VM_READY ||
+					       vm->state == VM_BOOTING))
 				vm->ops->shutdown(vm, 5000);
 			vm->ops->kill(vm);
 		}

@@ -7,6 +7,7 @@
 
 #include "agent.h"
 #include "backend.h"
+#include "log.h"	/* bb_interrupted */
 #include "qmp.h"
 
 enum vm_state {
@@ -30,6 +31,7 @@ struct vm {
 	uint64_t balloon_actual;	/* last BALLOON_CHANGE "actual", bytes */
 	unsigned balloon_events;	/* BALLOON_CHANGE events seen */
 	int shutdown_seen;		/* SHUTDOWN event seen */
+	char logs_kept[256];		/* kept logs of a dead VM, or "" */
 	void *priv;			/* the backend's own state, or NULL */
 };
 
@@ -38,9 +40,6 @@ struct fleet {
 	struct vm *vms;			/* n of them */
 	char rundir[128];		/* this run's temporary directory */
 };
-
-/* Set by SIGINT/SIGTERM; every wait loop checks it. */
-extern volatile sig_atomic_t bb_interrupted;
 
 /* Install signal handlers that stop the run cleanly. */
 void vm_install_signals(void);
@@ -71,8 +70,23 @@ int vm_wait_exit(struct vm *vm, double deadline_ms, int timeout_ms);
 /* Remove the named files of a VM's run directory, then the directory. */
 void vm_remove_dir(const struct vm *vm, const char *const *files, unsigned n);
 
-/* Print the tail of a VM's serial log to stderr. */
+/*
+ * Record that vm exited on its own with wait status: VM_DEAD, its logs
+ * moved out of the run directory (cleanup would delete them) into a kept
+ * directory, their last lines printed with where they are.  Once per VM.
+ */
+void vm_set_dead(struct vm *vm, int status);
+
+/* Print how a dead VM ended and the tail of its logs to stderr. */
 void vm_report_death(const struct vm *vm);
+
+/*
+ * After a monitor or agent command of vm failed with rc (or with rc 0, to
+ * poll): has the VM died?  A closed socket (-EPIPE) gives QEMU a moment to
+ * be reaped.  Returns -ECHILD with err saying the VM died and where its
+ * logs are (vm_set_dead has run), else rc unchanged.
+ */
+int vm_check_alive(struct vm *vm, int rc, char *err, unsigned long len);
 
 /* Resolve accel "auto" by a real boot under KVM; "tcg"/"kvm" pass. */
 int vm_resolve_accel(const char *want, struct vm_spec *tmpl, char *out,

@@ -23,6 +23,8 @@ PACKAGES=(
 	libvirt-daemon-system libvirt-clients
 	# measuring
 	linux-perf
+	# fuzzing the scenario and report loaders (libFuzzer, ASan, UBSan)
+	clang libclang-rt-14-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }

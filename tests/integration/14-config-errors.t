@@ -11,7 +11,11 @@ cases=(
 	"zero VMs|{\"vms\": 0}|key 'vms'.*out of range"
 	"wrong type|{\"vms\": \"two\"}|key 'vms'.*integer"
 	"bad enum|{\"driver\": \"virtio\"}|key 'driver'.*not one of"
-	"inflate above RAM|{\"memory\": \"1G\", \"inflate\": \"2G\"}|key 'inflate'"
+	"inflate above RAM|{\"scenario\": \"inflate\", \"memory\": \"1G\", \"inflate\": \"2G\"}|key 'inflate'.*not below"
+	"key of another scenario|{\"scenario\": \"boot\", \"touch\": \"1G\"}|key 'touch': applies to the inflate scenario"
+	"matrix row out of range|{\"scenario\": \"inflate\", \"memory\": \"1G\", \"matrix\": {\"inflate\": [\"512M\", \"2G\"]}}|matrix row '2G': key 'inflate'"
+	"preset contradicted|{\"scenario\": \"inflate\", \"mode\": \"chunk\", \"modparams\": \"max_order=3\"}|key 'modparams': mode 'chunk' sets it"
+	"unsafe name|{\"name\": \"../../etc\"}|key 'name'.*plain file name"
 	"bad matrix value|{\"matrix\": {\"mode\": [\"sg\", \"nope\"]}}|matrix.mode\\[1\\]"
 )
 plan $((${#cases[@]} * 3 + 2))

@@ -17,6 +17,7 @@ ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
 not_ok() { T_N=$((T_N + 1)); T_FAILED=1; echo "not ok $T_N - $*"; }
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $*"; }
 
 # check "description" command...: ok when the command succeeds.
 check() {
@@ -55,5 +56,26 @@ wait_for_text() {
 	done
 	return 1
 }
+
+# Exit status of background job $1, or 124 when it still runs after $2
+# seconds: then it is killed, so that a hung harness fails the test instead
+# of hanging it.
+wait_exit() {
+	local pid=$1 secs=$2 i rc=0
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		return 124
+	fi
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+# The directory where the harness kept a dead VM's logs, from its stderr $1.
+kept_logs() { sed -n 's/.*its logs are kept in \([^;]*\);.*/\1/p' "$1" | head -1; }
 
 done_testing() { exit "$T_FAILED"; }

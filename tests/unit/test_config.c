@@ -58,11 +58,16 @@ static void test_values(void **state)
 
 	(void)state;
 	assert_int_equal(load("{\"vms\": 8, \"memory\": \"512M\", "
-			      "\"accel\": \"tcg\", \"boot_timeout\": \"90s\", "
-			      "\"inflate\": \"1/2\", \"touch\": 268435456, "
-			      "\"driver\": \"vballoon\", \"comment\": \"x\"}",
+			      "\"accel\": \"tcg\", \"boot_timeout\": \"90s\"}",
 			      &cfg), 0);
 	assert_int_equal(cfg.vms, 8);
+	assert_true(cfg_is_set(&cfg, "vms"));
+	assert_false(cfg_is_set(&cfg, "vcpus"));
+	assert_int_equal(load("{\"scenario\": \"inflate\", \"memory\": "
+			      "\"512M\", \"accel\": \"tcg\", \"boot_timeout\": "
+			      "\"90s\", \"inflate\": \"1/2\", \"touch\": 268435456,"
+			      " \"driver\": \"vballoon\", \"comment\": \"x\"}",
+			      &cfg), 0);
 	assert_int_equal(cfg.memory.bytes, 512ULL << 20);
 	assert_string_equal(cfg.accel, "tcg");
 	assert_int_equal(cfg.boot_timeout_ms, 90000);
@@ -116,8 +121,10 @@ static void test_errors(void **state)
 	expect_error("{\"bogus\": 1}", "'bogus'", "unknown key");
 	expect_error("{\"accel\": \"hvf\"}", "'accel'", "not one of");
 	expect_error("{\"driver\": 3}", "'driver'", "string");
-	expect_error("{\"inflate\": \"2G\"}", "'inflate'", "not below");
-	expect_error("{\"touch\": \"2G\"}", "'touch'", "larger");
+	expect_error("{\"scenario\": \"inflate\", \"inflate\": \"2G\"}",
+		     "'inflate'", "not below");
+	expect_error("{\"scenario\": \"inflate\", \"touch\": \"2G\"}",
+		     "'touch'", "larger");
 	expect_error("{\"boot_timeout\": \"5h\"}", "'boot_timeout'", "unit");
 	expect_error("[1, 2]", "top level", NULL);
 	expect_error("{\"vms\": 1", "invalid JSON", NULL);
@@ -135,7 +142,27 @@ static void test_errors(void **state)
 	expect_error("{\"matrix\": {\"mode\": [\"sg\", \"sg\"]}}",
 		     "'matrix.mode[1]'", "twice");
 	expect_error("{\"scenario\": \"inflate\", \"vms\": 2}", "'vms'",
-		     "one VM");
+		     "applies to the boot scenario");
+	expect_error("{\"touch\": \"1G\"}", "'touch'", "not to 'boot'");
+	expect_error("{\"scenario\": \"inflate\", \"matrix\": {\"vms\": [1, 2]}}",
+		     "'matrix.vms'", "boot scenario");
+	expect_error("{\"scenario\": \"inflate\", \"memory\": \"1G\", "
+		     "\"matrix\": {\"inflate\": [\"512M\", \"2G\"]}}",
+		     "matrix row '2G'", "not below");
+	expect_error("{\"matrix\": {\"accel\": [\"tcg\", \"kvm\"]}}",
+		     "'matrix.accel'", "matrix can vary");
+	expect_error("{\"scenario\": \"warp\"}", "'scenario'", "not a scenario");
+	expect_error("{\"name\": \"../up\"}", "'name'", "plain file name");
+	expect_error("{\"name\": \"..\"}", "'name'", "plain file name");
+	{
+		char big[400];
+
+		snprintf(big, sizeof(big), "{\"modparams\": \"%0300d\"}", 1);
+		expect_error(big, "'modparams'", "longer than");
+	}
+	expect_error("{\"scenario\": \"inflate\", \"memory\": \"128M\", "
+		     "\"inflate\": \"1/1048576\"}", "'inflate'", "less than one page");
+
 }
 
 static void test_connect(void **state)
@@ -172,8 +199,9 @@ static void test_set(void **state)
 /* Command-line overrides: both spellings, both forms, and the errors. */
 static void test_apply_args(void **state)
 {
-	char *ok[] = { "--vms", "3", "--output-dir=/tmp/x", "--step_timeout",
+	char *ok[] = { "--vms", "3", "--output-dir=/tmp/x", "--boot_timeout",
 		       "5s", "--", "rest" };
+	char *clash[] = { "--mode", "sg" };
 	char *bad_key[] = { "--no-such-key", "1" };
 	char *no_val[] = { "--vms" };
 	char *stray[] = { "vms" };
@@ -184,7 +212,7 @@ static void test_apply_args(void **state)
 	assert_int_equal(cfg_apply_args(&cfg, 7, ok, err, sizeof(err)), 6);
 	assert_int_equal(cfg.vms, 3);
 	assert_string_equal(cfg.output_dir, "/tmp/x");
-	assert_int_equal(cfg.step_timeout_ms, 5000);
+	assert_int_equal(cfg.boot_timeout_ms, 5000);
 	assert_int_equal(cfg_apply_args(&cfg, 2, bad_key, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "unknown key 'no_such_key'"));
@@ -194,6 +222,12 @@ static void test_apply_args(void **state)
 	assert_int_equal(cfg_apply_args(&cfg, 1, stray, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "unexpected argument 'vms'"));
+	/* a key the matrix varies cannot also come from the command line */
+	assert_int_equal(load("{\"scenario\": \"inflate\", \"matrix\": "
+			      "{\"mode\": [\"stock\", \"chunk\"]}}", &cfg), 0);
+	assert_int_equal(cfg_apply_args(&cfg, 2, clash, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "matrix varies it"));
 }
 
 static void test_missing_file(void **state)

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "inflate.h"
+#include "order.h"
 #include "stats.h"
 
 static void test_summary(void **state)
@@ -98,11 +99,39 @@ static void test_stages_sum_to_wall(void **state)
 	json_decref(host);
 }
 
+/* Row orders: always a permutation, reproducible from the seed, varied. */
+static void test_order(void **state)
+{
+	int a[7], b[7], seen, i, rep, differ = 0, moved = 0;
+
+	(void)state;
+	for (rep = 0; rep < 20; rep++) {
+		order_permute(a, 7, 42, rep);
+		order_permute(b, 7, 42, rep);
+		seen = 0;
+		for (i = 0; i < 7; i++) {
+			assert_int_equal(a[i], b[i]);
+			assert_true(a[i] >= 0 && a[i] < 7);
+			seen |= 1 << a[i];
+			moved += a[i] != i;
+		}
+		assert_int_equal(seen, 0x7f);
+		order_permute(b, 7, 42, rep + 1);
+		for (i = 0; i < 7; i++)
+			differ += a[i] != b[i];
+	}
+	assert_true(differ > 0);	/* repetitions are not all one order */
+	assert_true(moved > 20);	/* and not the identity */
+	order_permute(a, 1, 7, 0);
+	assert_int_equal(a[0], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_welch),
+		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_stages_sum_to_wall),
 	};
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);

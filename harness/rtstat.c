@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The statistics behind compare and gate (pure).  README's "Comparing and
+ * gating" states the same rules in words.
+ */
+#include <math.h>
+
+#include "rtstat.h"
+
+double rt_change(const struct stats *a, const struct stats *b)
+{
+	return a->mean != 0 ? (b->mean - a->mean) / a->mean : NAN;
+}
+
+enum rt_verdict rt_compare(const struct stats *a, const struct stats *b)
+{
+	double t, df;
+	int ranges_apart;
+
+	if (a->n < RT_MIN_SAMPLES || b->n < RT_MIN_SAMPLES)
+		return RT_TOO_FEW;
+	/* No spread measured on either side: the noise is unknown. */
+	if (a->stddev <= 0 && b->stddev <= 0)
+		return RT_INCONCLUSIVE;
+	if (stats_welch(a, b, &t, &df))
+		return RT_TOO_FEW;
+	ranges_apart = b->min > a->max || b->max < a->min;
+	return ranges_apart && fabs(t) > stats_t_crit95(df) ? RT_REAL :
+	       RT_INCONCLUSIVE;
+}
+
+const char *rt_verdict_name(enum rt_verdict v)
+{
+	switch (v) {
+	case RT_REAL:
+		return "real";
+	case RT_INCONCLUSIVE:
+		return "inconclusive";
+	case RT_TOO_FEW:
+		break;
+	}
+	return "too few samples";
+}
+
+static double rt_rel_var(const struct stats *s)
+{
+	if (s->n < 2)
+		return INFINITY;
+	if (s->mean <= 0)
+		return INFINITY;
+	return (s->stddev / s->mean) * (s->stddev / s->mean) / s->n;
+}
+
+int rt_ratio(const struct stats *ref, const struct stats *row,
+	     int higher_better, double *ratio, double *se)
+{
+	if (ref->n < 1 || row->n < 1 || ref->median <= 0 || row->median <= 0)
+		return -1;
+	*ratio = higher_better ? row->median / ref->median :
+		 ref->median / row->median;
+	*se = sqrt(rt_rel_var(ref) + rt_rel_var(row));
+	return 0;
+}
+
+void rt_gate_decide(double base, double base_se, double now, double now_se,
+		    double max, struct rt_gate_fig *out)
+{
+	double d = log(now / base), floor = log(1 - max);
+
+	out->base = base;
+	out->now = now;
+	out->change = now / base - 1;
+	out->noise = sqrt(base_se * base_se + now_se * now_se);
+	out->upper = exp(d + RT_Z95 * out->noise) - 1;
+	if (d + RT_Z95 * out->noise < floor)
+		out->result = RT_GATE_FAIL;
+	else if (d < floor)
+		out->result = RT_GATE_INCONCLUSIVE;
+	else
+		out->result = RT_GATE_OK;
+}
