@@ -18,6 +18,7 @@
 #include "balloon.h"
 #include "cmd.h"
 #include "log.h"
+#include "probe.h"
 #include "scenario.h"
 #include "vm.h"
 
@@ -60,7 +61,8 @@ static int step_target(struct vm *vm, const char *arg,
 	struct bb_size sz;
 	const char *why;
 	uint64_t target, before = 0;
-	double t0, ms = 0;
+	double t0, wall0, ms = 0;
+	const char *how = NULL;
 	int rc;
 
 	if (unit_parse_size(arg, 1, &sz, &why)) {
@@ -69,17 +71,18 @@ static int step_target(struct vm *vm, const char *arg,
 	}
 	target = unit_size_bytes(&sz, cfg->memory.bytes);
 	rc = balloon_query(vm, &before, err, len);
+	wall0 = bb_wall_ms();
 	t0 = bb_now_ms();
 	if (!rc)
 		rc = balloon_set(vm, target, err, len);
 	if (!rc)
-		rc = balloon_wait(vm, target, cfg->step_timeout_ms, t0, &ms, err,
-				  len);
+		rc = balloon_wait(vm, target, cfg->step_timeout_ms, t0, wall0,
+				  &ms, &how, err, len);
 	if (rc)
 		return rc;
-	vm_print(json_pack("{s:s, s:I, s:I, s:f}", "step", "target",
+	vm_print(json_pack("{s:s, s:I, s:I, s:f, s:s}", "step", "target",
 			   "before_bytes", (json_int_t)before, "actual_bytes",
-			   (json_int_t)target, "elapsed_ms", ms));
+			   (json_int_t)target, "elapsed_ms", ms, "timed_by", how));
 	return 0;
 }
 
@@ -144,7 +147,7 @@ static int vm_step(struct fleet *f, const char *step,
 	if (!strncmp(step, "sleep:", 6))
 		return step_sleep(f, step + 6, err, len);
 	if (!strcmp(step, "rss")) {
-		if (vm_rss_bytes(vm, &rss)) {
+		if (probe_vm_rss_bytes(vm, &rss)) {
 			snprintf(err, len, "cannot read QEMU's RSS");
 			return -EIO;
 		}

@@ -21,6 +21,7 @@ static const char *const accels[] = { "auto", "tcg", "kvm", NULL };
 static const char *const backends[] = { "qemu", "libvirt", NULL };
 static const char *const drivers[] = { "stock", "vballoon", "none", NULL };
 static const char *const qemus[] = { "patched", "stock", NULL };
+static const char *const onoff[] = { "off", "on", NULL };
 /* Inflate rows; see scenario_inflate.c for what each one sets. */
 static const char *const modes[] = {
 	"custom", "stock", "legacy", "bitmap", "chunk", "sg",
@@ -72,6 +73,9 @@ const struct cfg_option cfg_options[] = {
 	  "samples per row", "inflate" },
 	{ "step_timeout", CFG_DURATION, OFF(step_timeout_ms), "600s", "ms", 1000,
 	  3600000, NULL, 0, "one inflate or deflate to reach its target",
+	  "inflate" },
+	{ "profile", CFG_ENUM, OFF(profile), "off", NULL, 0, 0, onoff, 0,
+	  "perf record -g and discard syscall counts of each inflate",
 	  "inflate" },
 	{ NULL, 0, 0, 0, NULL, NULL, 0, 0, NULL, 0, NULL, NULL }
 };

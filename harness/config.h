@@ -32,6 +32,7 @@ struct bb_config {
 	struct bb_size inflate;		/* balloon size to reach, bytes */
 	int repetitions;		/* samples per row */
 	uint64_t step_timeout_ms;	/* inflate or deflate to its target, ms */
+	char profile[8];		/* off | on: perf on the emulator per row */
 	int nkeys;			/* knobs the matrix varies: 0, 1 or 2 */
 	char matrix_key[2][32];		/* their names */
 	int nvals[2];			/* values of each knob */

@@ -39,8 +39,12 @@ struct inflate_ctx {
 	uint64_t mem;			/* guest RAM, bytes */
 	uint64_t inflate;		/* balloon size to reach, bytes */
 	uint64_t touch;			/* touched before each inflate, bytes */
+	const char *name;		/* the row's name (names perf files) */
+	int rep;			/* the repetition being sampled */
+	const char *rundir;		/* the run's directory, or NULL */
 };
 
+/* Fill c for cfg's row on vm; name, rep and rundir are left as they are. */
 void inflate_ctx_init(struct inflate_ctx *c, const struct bb_config *cfg,
 		      struct vm *vm);
 

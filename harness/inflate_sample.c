@@ -15,6 +15,7 @@
 #include "balloon.h"
 #include "inflate.h"
 #include "log.h"
+#include "probe.h"
 #include "rptkeys.h"
 #include "vm.h"
 
@@ -61,78 +62,6 @@ int inflate_limit_sample(uint64_t bytes, json_t **sample, char *err,
 	return 0;
 }
 
-#define GUEST_STATS "/sys/kernel/debug/vballoon/stats"
-#define GUEST_RESET "/sys/kernel/debug/vballoon/reset"
-#define BALLOON_PATH "/machine/peripheral/balloon0"
-
-static json_t *inflate_guest_counters(struct inflate_ctx *c, char *err,
-				      unsigned long len)
-{
-	json_t *obj;
-	char *text = NULL;
-
-	if (!c->guest_counters)
-		return NULL;
-	if (agent_read_file(&c->vm->agent, GUEST_STATS, &text,
-			    INFLATE_AGENT_TIMEOUT_MS, err, len))
-		return NULL;
-	obj = json_loads(text, JSON_DISABLE_EOF_CHECK, NULL);
-	if (!obj)
-		snprintf(err, len, "%s is not JSON", GUEST_STATS);
-	free(text);
-	return obj;
-}
-
-static json_t *inflate_host_counters(struct inflate_ctx *c, char *err,
-				     unsigned long len)
-{
-	json_t *ret = NULL;
-
-	if (!c->host_counters)
-		return NULL;
-	if (c->vm->ops->qmp(c->vm, "qom-get",
-			    json_pack("{s:s, s:s}", "path", BALLOON_PATH,
-				      "property", "stage-stats"),
-			    &ret, 30000, err, len))
-		return NULL;
-	return ret;
-}
-
-/* Both sides' counters; the ones this row has must be readable. */
-static int inflate_counters(struct inflate_ctx *c, json_t **guest,
-			    json_t **host, char *err, unsigned long len)
-{
-	*guest = inflate_guest_counters(c, err, len);
-	*host = inflate_host_counters(c, err, len);
-	if ((c->guest_counters && !*guest) || (c->host_counters && !*host))
-		return -EIO;
-	return 0;
-}
-
-static int inflate_reset_counters(struct inflate_ctx *c, char *err,
-				  unsigned long len)
-{
-	struct agent_result res;
-	int rc = 0;
-
-	if (c->guest_counters) {
-		rc = agent_exec(&c->vm->agent, "echo 0 > " GUEST_RESET,
-				INFLATE_AGENT_TIMEOUT_MS, &res, err, len);
-		if (!rc && res.exitcode) {
-			snprintf(err, len, "cannot reset %s", GUEST_RESET);
-			rc = -EIO;
-		}
-		agent_result_free(&res);
-	}
-	if (!rc && c->host_counters)
-		rc = c->vm->ops->qmp(c->vm, "qom-set",
-				     json_pack("{s:s, s:s, s:b}", "path",
-					       BALLOON_PATH, "property",
-					       "stage-stats-reset", "value", 1),
-				     NULL, 30000, err, len);
-	return rc;
-}
-
 /* Touch and free guest memory so that the host backs it. */
 static int inflate_touch(struct inflate_ctx *c, json_t *sample, char *err,
 			 unsigned long len)
@@ -155,86 +84,157 @@ static int inflate_touch(struct inflate_ctx *c, json_t *sample, char *err,
 	return 0;
 }
 
-/* Move the balloon to leave `actual` bytes; time it; note RSS and CPU. */
+/* Profile the inflate (profile: on): perf on the emulator, data kept. */
+static int inflate_perf_start(struct inflate_ctx *c, const char *what,
+			      struct probe *perf, char *err, unsigned long len)
+{
+	char tag[64];
+
+	if (strcmp(what, "inflate") || strcmp(c->cfg->profile, "on"))
+		return 0;
+	snprintf(tag, sizeof(tag), "%s-r%d", c->name, c->rep);
+	return probe_start(perf, "perf", c->vm, c->rundir, tag, err, len);
+}
+
+/*
+ * Move the balloon to leave `actual` bytes and time it: what_ms, the
+ * emulator's CPU time and RSS (the qemu probe), how the end was seen.
+ */
 static int inflate_move(struct inflate_ctx *c, uint64_t actual,
 			const char *what, json_t *sample, char *err,
 			unsigned long len)
 {
-	double t0, ms = 0, cpu0 = 0, cpu1 = 0;
-	uint64_t rss = 0;
+	struct probe q, perf = { 0 };
+	json_t *got = json_object();
+	const char *how = NULL;
+	double t0, wall0, ms = 0;
 	char key[64];
 	int rc;
 
-	vm_cpu_ms(c->vm, &cpu0);
+	rc = probe_start(&q, "qemu", c->vm, NULL, NULL, err, len);
+	if (!rc)
+		rc = inflate_perf_start(c, what, &perf, err, len);
+	wall0 = bb_wall_ms();
 	t0 = bb_now_ms();
-	rc = balloon_set(c->vm, actual, err, len);
 	if (!rc)
-		rc = balloon_wait(c->vm, actual, c->cfg->step_timeout_ms, t0, &ms,
-				  err, len);
-	if (rc)
-		return rc;
-	vm_cpu_ms(c->vm, &cpu1);
-	vm_rss_bytes(c->vm, &rss);
-	snprintf(key, sizeof(key), "%s_ms", what);
-	json_object_set_new(sample, key, json_real(ms));
-	snprintf(key, sizeof(key), "qemu_cpu_%s_ms", what);
-	json_object_set_new(sample, key, json_real(cpu1 - cpu0));
-	snprintf(key, sizeof(key), "rss_after_%s_bytes", what);
-	json_object_set_new(sample, key, json_integer((json_int_t)rss));
-	return 0;
-}
-
-int inflate_one(struct inflate_ctx *c, json_t **out, char *err,
-		       unsigned long len)
-{
-	json_t *sample = json_object(), *guest = NULL, *host = NULL;
-	uint64_t rss0 = 0;
-	int rc;
-
-	rc = inflate_touch(c, sample, err, len);
+		rc = balloon_set(c->vm, actual, err, len);
 	if (!rc)
-		rc = inflate_reset_counters(c, err, len);
-	if (rc)
-		goto fail;
-	vm_rss_bytes(c->vm, &rss0);
-	json_object_set_new(sample, "rss_before_bytes", json_integer(rss0));
-	json_object_set_new(sample, RK_INFLATE_BYTES, json_integer(c->inflate));
-	rc = inflate_move(c, c->mem - c->inflate, "inflate", sample, err, len);
-	if (rc)
-		goto fail;
-	rc = inflate_counters(c, &guest, &host, err, len);
-	if (rc)
-		goto fail;
-	inflate_stages(sample, json_real_value(json_object_get(sample,
-			RK_INFLATE_MS)), guest, host);
-	json_object_set_new(sample, "rss_freed_bytes", json_integer(
-		(json_int_t)rss0 - json_integer_value(json_object_get(sample,
-			"rss_after_inflate_bytes"))));
-	rc = inflate_move(c, c->mem, "deflate", sample, err, len);
-	if (rc)
-		goto fail;
-	/* Reset once before the inflate: this snapshot holds both directions. */
-	json_decref(guest);
-	json_decref(host);
-	rc = inflate_counters(c, &guest, &host, err, len);
-	if (rc)
-		goto fail;
-	json_object_set_new(sample, "guest_counters", guest ? guest : json_null());
-	json_object_set_new(sample, "host_counters", host ? host : json_null());
-	*out = sample;
-	return 0;
-fail:
-	json_decref(guest);
-	json_decref(host);
-	json_decref(sample);
+		rc = balloon_wait(c->vm, actual, c->cfg->step_timeout_ms, t0,
+				  wall0, &ms, &how, err, len);
+	if (!rc)
+		rc = probe_sample(&q, got, err, len);
+	if (!rc && perf.ops)
+		rc = probe_sample(&perf, sample, err, len);
+	probe_stop(&perf);
+	probe_stop(&q);
+	if (!rc) {
+		snprintf(key, sizeof(key), "%s_ms", what);
+		json_object_set_new(sample, key, json_real(ms));
+		snprintf(key, sizeof(key), "%s_timed_by", what);
+		json_object_set_new(sample, key, json_string(how));
+		snprintf(key, sizeof(key), "qemu_cpu_%s_ms", what);
+		json_object_set(sample, key, json_object_get(got, "qemu_cpu_ms"));
+		snprintf(key, sizeof(key), "rss_after_%s_bytes", what);
+		json_object_set(sample, key, json_object_get(got,
+							     "qemu_rss_bytes"));
+	}
+	json_decref(got);
 	return rc;
 }
 
+/* The row's counter probes: the driver's and the device's, if it has them. */
+struct inflate_probes {
+	struct probe driver;	/* vballoon.ko's debugfs counters */
+	struct probe device;	/* the patched device's stage-stats */
+};
+
+static int inflate_probes_start(struct inflate_ctx *c, struct inflate_probes *p,
+				char *err, unsigned long len)
+{
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (c->guest_counters)
+		rc = probe_start(&p->driver, "driver", c->vm, NULL, NULL, err,
+				 len);
+	if (!rc && c->host_counters)
+		rc = probe_start(&p->device, "device", c->vm, NULL, NULL, err,
+				 len);
+	return rc;
+}
+
+/* Both sides' counters into out (null where the row has none). */
+static int inflate_probes_sample(struct inflate_probes *p, json_t *out,
+				 char *err, unsigned long len)
+{
+	int rc = 0;
+
+	json_object_set_new(out, "guest_counters", json_null());
+	json_object_set_new(out, "host_counters", json_null());
+	if (p->driver.ops)
+		rc = probe_sample(&p->driver, out, err, len);
+	if (!rc && p->device.ops)
+		rc = probe_sample(&p->device, out, err, len);
+	return rc;
+}
+
+static int inflate_phases(struct inflate_ctx *c, struct inflate_probes *p,
+			  json_t *sample, char *err, unsigned long len)
+{
+	json_t *mid = json_object();
+	uint64_t rss0 = 0;
+	int rc;
+
+	probe_vm_rss_bytes(c->vm, &rss0);
+	json_object_set_new(sample, "rss_before_bytes", json_integer(rss0));
+	json_object_set_new(sample, RK_INFLATE_BYTES, json_integer(c->inflate));
+	rc = inflate_move(c, c->mem - c->inflate, "inflate", sample, err, len);
+	if (!rc)
+		rc = inflate_probes_sample(p, mid, err, len);
+	if (!rc) {
+		inflate_stages(sample, json_number_value(json_object_get(sample,
+			       RK_INFLATE_MS)), json_object_get(mid,
+			       "guest_counters"), json_object_get(mid,
+			       "host_counters"));
+		json_object_set_new(sample, "rss_freed_bytes", json_integer(
+			(json_int_t)rss0 - json_integer_value(json_object_get(
+				sample, "rss_after_inflate_bytes"))));
+		rc = inflate_move(c, c->mem, "deflate", sample, err, len);
+	}
+	/* Reset once before the inflate: this snapshot holds both directions. */
+	if (!rc)
+		rc = inflate_probes_sample(p, sample, err, len);
+	json_decref(mid);
+	return rc;
+}
+
+int inflate_one(struct inflate_ctx *c, json_t **out, char *err,
+		unsigned long len)
+{
+	json_t *sample = json_object();
+	struct inflate_probes p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	rc = inflate_touch(c, sample, err, len);
+	if (!rc)
+		rc = inflate_probes_start(c, &p, err, len);
+	if (!rc)
+		rc = inflate_phases(c, &p, sample, err, len);
+	probe_stop(&p.driver);
+	probe_stop(&p.device);
+	if (rc) {
+		json_decref(sample);
+		return rc;
+	}
+	*out = sample;
+	return 0;
+}
 
 void inflate_ctx_init(struct inflate_ctx *c, const struct bb_config *cfg,
 		      struct vm *vm)
 {
-	memset(c, 0, sizeof(*c));
+	/* name, rep and rundir are the run's: kept */
 	c->cfg = cfg;
 	c->vm = vm;
 	c->mem = cfg->memory.bytes;

@@ -77,3 +77,11 @@ double bb_now_ms(void)
 {
 	return bb_now_ns() / 1e6;
 }
+
+double bb_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}

@@ -30,5 +30,7 @@ extern volatile sig_atomic_t bb_interrupted;
 /* Monotonic clock in nanoseconds and milliseconds. */
 unsigned long long bb_now_ns(void);
 double bb_now_ms(void);
+/* Wall-clock ms since the epoch: the clock QEMU stamps its events with. */
+double bb_wall_ms(void);
 
 #endif

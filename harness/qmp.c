@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* QMP client: greeting, capabilities, id-matched commands, events. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,19 @@ void qmp_close(struct qmp *q)
 	jconn_close(&q->c);
 }
 
+double qmp_event_time_ms(json_t *msg)
+{
+	json_t *ts = json_object_get(msg, "timestamp");
+	json_t *s = json_object_get(ts, "seconds");
+	json_t *us = json_object_get(ts, "microseconds");
+
+	if (!json_is_integer(s) || !json_is_integer(us) ||
+	    json_integer_value(s) < 0)
+		return NAN;
+	return (double)json_integer_value(s) * 1000 +
+	       (double)json_integer_value(us) / 1000;
+}
+
 /* A message that is not an awaited reply: events go to the sink. */
 static void qmp_other(void *opaque, json_t *msg)
 {
@@ -28,7 +42,8 @@ static void qmp_other(void *opaque, json_t *msg)
 	const char *ev = json_string_value(json_object_get(msg, "event"));
 
 	if (ev && q->on_event)
-		q->on_event(q->opaque, ev, json_object_get(msg, "data"));
+		q->on_event(q->opaque, ev, json_object_get(msg, "data"),
+			    qmp_event_time_ms(msg));
 }
 
 void qmp_dispatch(struct qmp *q, unsigned long want_id, json_t **reply)

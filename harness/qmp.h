@@ -6,8 +6,16 @@
 
 #include "jconn.h"
 
-/* Called for each asynchronous event (BALLOON_CHANGE, SHUTDOWN, ...). */
-typedef void (*qmp_event_fn)(void *opaque, const char *event, json_t *data);
+/*
+ * Called for each asynchronous event (BALLOON_CHANGE, SHUTDOWN, ...), with
+ * the time QEMU raised it (its "timestamp", wall-clock ms since the epoch;
+ * NAN if absent): a rate-limited event arrives late but keeps that time.
+ */
+typedef void (*qmp_event_fn)(void *opaque, const char *event, json_t *data,
+			     double raised_ms);
+
+/* The "timestamp" of an event message as ms since the epoch, or NAN. */
+double qmp_event_time_ms(json_t *msg);
 
 struct qmp {
 	struct jconn c;		/* the monitor socket */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "probe.h"
 #include "report.h"
 #include "rptkeys.h"
 #include "scenario.h"
@@ -19,58 +20,6 @@
 #ifndef BB_VERSION
 #define BB_VERSION "dev"
 #endif
-
-static void rpt_cpu_model(char *buf, unsigned long len)
-{
-	char line[256];
-	FILE *fp = fopen("/proc/cpuinfo", "r");
-
-	snprintf(buf, len, "unknown");
-	if (!fp)
-		return;
-	while (fgets(line, sizeof(line), fp))
-		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
-			snprintf(buf, len, "%s", strchr(line, ':') + 2);
-			buf[strcspn(buf, "\n")] = '\0';
-			break;
-		}
-	fclose(fp);
-}
-
-static void rpt_thp(char *buf, unsigned long len)
-{
-	char line[128], *a, *b;
-	FILE *fp = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-
-	snprintf(buf, len, "unknown");
-	if (!fp)
-		return;
-	if (fgets(line, sizeof(line), fp) && (a = strchr(line, '[')) &&
-	    (b = strchr(a, ']'))) {
-		*b = '\0';
-		snprintf(buf, len, "%s", a + 1);
-	}
-	fclose(fp);
-}
-
-static json_t *rpt_host(const char *accel)
-{
-	struct utsname u;
-	char cpu[128];
-	char thp[32];
-
-	uname(&u);
-	rpt_cpu_model(cpu, sizeof(cpu));
-	rpt_thp(thp, sizeof(thp));
-	return json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:{}}",
-			 "hostname", u.nodename, "cpu_model", cpu,
-			 "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
-			 "memory_bytes", (json_int_t)sysconf(_SC_PHYS_PAGES) *
-			 sysconf(_SC_PAGESIZE),
-			 "kernel", u.release, "accelerator", accel,
-			 "transparent_hugepage", thp,
-			 "qemu_versions");
-}
 
 json_t *rpt_new(const struct bb_config *cfg, const char *accel)
 {
@@ -81,7 +30,7 @@ json_t *rpt_new(const struct bb_config *cfg, const char *accel)
 	return json_pack("{s:i, s:{s:s, s:s}, s:s, s:o, s:o, s:[], s:[]}",
 			 "schema_version", RPT_SCHEMA_VERSION,
 			 "tool", "name", "balloonbench", "version", BB_VERSION,
-			 "timestamp", stamp, "host", rpt_host(accel),
+			 "timestamp", stamp, "host", probe_host_info(accel),
 			 "scenario", cfg_to_json(cfg), "rows", "errors");
 }
 
@@ -166,10 +115,10 @@ int rpt_mkdirs(const char *path)
 	return 0;
 }
 
-int rpt_write(json_t *rpt, const char *dir, const char *name, char *path,
-	      unsigned long len)
+int rpt_new_dir(const char *dir, const char *name, char *out,
+		unsigned long len)
 {
-	char d[512], tmp[600], stamp[32];
+	char d[512], stamp[32];
 	time_t now = time(NULL);
 	int i, rc;
 
@@ -181,32 +130,46 @@ int rpt_write(json_t *rpt, const char *dir, const char *name, char *path,
 	/* Two runs in one second each get a directory of their own. */
 	for (i = 0; i < 100; i++) {
 		if (i)
-			snprintf(d, sizeof(d), "%s/%s/%s-%d", dir, name, stamp, i);
+			snprintf(out, len, "%s/%s/%s-%d", dir, name, stamp, i);
 		else
-			snprintf(d, sizeof(d), "%s/%s/%s", dir, name, stamp);
-		if (!mkdir(d, 0755))
-			break;
+			snprintf(out, len, "%s/%s/%s", dir, name, stamp);
+		if (!mkdir(out, 0755))
+			return 0;
 		if (errno != EEXIST)
 			return -errno;
 	}
-	if (i == 100)
-		return -EEXIST;
+	return -EEXIST;
+}
+
+/* report.json in d, atomically; a directory made for it goes on failure. */
+static int rpt_write_at(json_t *rpt, const char *d, int made, char *path,
+			unsigned long len)
+{
+	char tmp[600];
+	int rc;
+
 	snprintf(tmp, sizeof(tmp), "%s/.report.json.tmp", d);
 	snprintf(path, len, "%s/report.json", d);
 	errno = 0;
-	if (json_dump_file(rpt, tmp, JSON_INDENT(2) | JSON_SORT_KEYS)) {
+	if (json_dump_file(rpt, tmp, JSON_INDENT(2) | JSON_SORT_KEYS))
 		rc = errno ? -errno : -EIO;
-		unlink(tmp);
-		rmdir(d);
-		return rc;
-	}
-	if (rename(tmp, path)) {
+	else if (rename(tmp, path))
 		rc = -errno;
-		unlink(tmp);
+	else
+		return 0;
+	unlink(tmp);
+	if (made)
 		rmdir(d);
-		return rc;
-	}
-	return 0;
+	return rc;
+}
+
+int rpt_write(json_t *rpt, const char *dir, const char *name, char *path,
+	      unsigned long len)
+{
+	char d[512];
+	int rc = rpt_new_dir(dir, name, d, sizeof(d));
+
+	return rc ? rc : rpt_write_at(rpt, d, 1, path, len);
 }
 
 int rpt_check_dir(const char *dir, const char *name, char *err,
@@ -225,16 +188,17 @@ int rpt_check_dir(const char *dir, const char *name, char *err,
 	return rc;
 }
 
-int rpt_save(json_t *rpt, const char *dir, const char *name, char *path,
-	     unsigned long len)
+int rpt_save(json_t *rpt, const char *dir, const char *name,
+	     const char *rundir, char *path, unsigned long len)
 {
 	const char *fallback = getenv("TMPDIR");
-	int rc = rpt_write(rpt, dir, name, path, len);
+	int rc = rundir ? rpt_write_at(rpt, rundir, 0, path, len) :
+		 rpt_write(rpt, dir, name, path, len);
 
 	if (!rc)
 		return 0;
-	bb_err("cannot write the report under %s/%s: %s", dir, name,
-	       strerror(-rc));
+	bb_err("cannot write the report under %s: %s",
+	       rundir ? rundir : dir, strerror(-rc));
 	if (!fallback || !*fallback)
 		fallback = "/tmp";
 	rc = rpt_write(rpt, fallback, name, path, len);

@@ -41,11 +41,19 @@ int rpt_check_dir(const char *dir, const char *name, char *err,
 		  unsigned long len);
 
 /*
- * rpt_write, and when that fails, say why and write under $TMPDIR (or /tmp)
- * instead: 0 written where asked, 1 written to the fallback, -errno lost.
+ * Make DIR/NAME/YYYYmmdd-HHMMSS (-N when taken) for a run that keeps files
+ * beside its report (perf data); out receives its path.
  */
-int rpt_save(json_t *rpt, const char *dir, const char *name, char *path,
-	     unsigned long len);
+int rpt_new_dir(const char *dir, const char *name, char *out,
+		unsigned long len);
+
+/*
+ * rpt_write (into rundir when the run made one with rpt_new_dir), and when
+ * that fails, say why and write under $TMPDIR (or /tmp) instead: 0 written
+ * where asked, 1 written to the fallback, -errno lost.
+ */
+int rpt_save(json_t *rpt, const char *dir, const char *name,
+	     const char *rundir, char *path, unsigned long len);
 
 /*
  * Read a report and check every field a report tool reads (types, row

@@ -6,7 +6,8 @@
  *
  * compare A B prints, per row and figure, the means of A and B, the change
  * of the means and a verdict on that same change (rtstat.c): "real" when
- * Welch's t-test at 95 % and the min/max rule of Intel's LKP agree,
+ * Welch's t-test says so (with the min/max rule of Intel's LKP below
+ * 5 samples a side),
  * "inconclusive" when noise can explain it, "too few samples" below 3.
  *
  * gate compares ratios measured inside one run (each row's figure over
@@ -155,8 +156,9 @@ int cmd_compare(int argc, char **argv)
 		printf("usage: balloonbench compare [--force] A/report.json "
 		       "B/report.json\nPer row and figure: means of A and B, "
 		       "the change of the means, and a verdict\non that change:"
-		       " real (Welch's t-test at 95%% and LKP's min/max rule "
-		       "agree),\ninconclusive (noise can explain it), or too "
+		       " real (Welch's t-test: at 95%% with LKP's min/max "
+		       "rule below 5 samples a side, at 99%% from 5),\n"
+		       "inconclusive (noise can explain it), or too "
 		       "few samples (under %d a side).\nReports of different "
 		       "scenarios, accelerators or guest sizes are refused\n"
 		       "unless --force.\n", RT_MIN_SAMPLES);

@@ -24,6 +24,14 @@ enum rt_verdict rt_compare(const struct stats *a, const struct stats *b)
 		return RT_INCONCLUSIVE;
 	if (stats_welch(a, b, &t, &df))
 		return RT_TOO_FEW;
+	/*
+	 * With a few samples the t-test's assumptions are shaky: the ranges
+	 * must not overlap either (LKP's rule).  With RT_MANY_SAMPLES a side,
+	 * one outlier would blind that rule, so the t-test decides alone, at
+	 * 99 %.
+	 */
+	if (a->n >= RT_MANY_SAMPLES && b->n >= RT_MANY_SAMPLES)
+		return fabs(t) > stats_t_crit99(df) ? RT_REAL : RT_INCONCLUSIVE;
 	ranges_apart = b->min > a->max || b->max < a->min;
 	return ranges_apart && fabs(t) > stats_t_crit95(df) ? RT_REAL :
 	       RT_INCONCLUSIVE;

@@ -11,6 +11,7 @@
 
 #include "rptkeys.h"
 #include "log.h"
+#include "probe.h"
 #include "report.h"
 #include "scenario.h"
 #include "vm.h"
@@ -46,7 +47,7 @@ static int boot_check_guest(struct vm *vm, struct boot_row *row)
 							 "meminfo_MemTotal"));
 	json_decref(info);
 	row->boot_s = (vm->t_ready_ms - vm->t_start_ms) / 1000;
-	if (vm_rss_bytes(vm, &row->rss))
+	if (probe_vm_rss_bytes(vm, &row->rss))
 		row->rss = 0;
 	return 0;
 }
@@ -81,27 +82,45 @@ static void boot_table(json_t *rpt)
 	       unit_fmt_size(rss_max, b, sizeof(b)));
 }
 
+/*
+ * Where a libvirt VM ran: its URI as configured, and whether that names
+ * another host (where its RSS is not measured, and reads 0).
+ */
+static json_t *boot_where(const struct bb_config *cfg,
+			  const struct vm_spec *s, json_t *run)
+{
+	if (strcmp(cfg->backend, "libvirt"))
+		return run;
+	json_object_set_new(run, "uri", json_string(s->uri));
+	json_object_set_new(run, "remote",
+			    json_boolean(!lv_uri_is_local(s->uri)));
+	return run;
+}
+
 /* One row, one sample per VM; written like every scenario's report. */
 static void boot_report(const struct bb_config *cfg, const struct fleet *f,
 			const struct boot_row *rows, const char *accel,
 			double all_ready_s)
 {
-	json_t *rpt = rpt_new(cfg, accel), *row;
+	json_t *rpt = rpt_new(cfg, accel), *row, *run;
 	char path[600];
 	int i;
 
 	row = rpt_add_row(rpt, "boot", json_pack("{s:s, s:s, s:f}", "driver",
 			  cfg->driver, "qemu", cfg->qemu, "all_ready_s",
 			  all_ready_s));
-	for (i = 0; i < f->n; i++)
-		rpt_add_run(row, json_pack("{s:s, s:f, s:I, s:I}", "vm",
-			    f->vms[i].spec.name, RK_BOOT_MS, rows[i].boot_s * 1000,
-			    RK_MEMTOTAL_BYTES, (json_int_t)rows[i].memtotal,
-			    RK_RSS_BYTES, (json_int_t)rows[i].rss));
+	for (i = 0; i < f->n; i++) {
+		run = json_pack("{s:s, s:f, s:I, s:I}", "vm",
+				f->vms[i].spec.name, RK_BOOT_MS,
+				rows[i].boot_s * 1000, RK_MEMTOTAL_BYTES,
+				(json_int_t)rows[i].memtotal, RK_RSS_BYTES,
+				(json_int_t)rows[i].rss);
+		rpt_add_run(row, boot_where(cfg, &f->vms[i].spec, run));
+	}
 	rpt_summarize_row(row);
 	rpt_note_qemu(rpt, cfg->qemu, f->vms[0].qmp.version);
 	boot_table(rpt);
-	if (rpt_save(rpt, cfg->output_dir, cfg->name, path, sizeof(path)) >= 0)
+	if (rpt_save(rpt, cfg->output_dir, cfg->name, NULL, path, sizeof(path)) >= 0)
 		printf("report: %s\n", path);
 	json_decref(rpt);
 }

@@ -118,6 +118,7 @@ static void inflate_slot_boot(json_t *rpt, struct inflate_slot *s)
 		return;
 	}
 	inflate_ctx_init(&s->ctx, &s->cfg, &s->fleet.vms[0]);
+	s->ctx.name = inflate_slot_name(s);
 	rpt_note_qemu(rpt, s->cfg.qemu, s->fleet.vms[0].qmp.version);
 }
 
@@ -131,6 +132,7 @@ static void inflate_slot_sample(json_t *rpt, struct inflate_slot *s, int rep,
 
 	if (s->failed)
 		return;
+	s->ctx.rep = rep;
 	if (s->limit)
 		rc = inflate_limit_sample(s->ctx.inflate, &sample, err,
 					  sizeof(err));
@@ -236,14 +238,16 @@ static struct inflate_slot *inflate_slots(const struct bb_config *cfg,
 	return s;
 }
 
-static int inflate_finish(const struct bb_config *cfg, json_t *rpt)
+static int inflate_finish(const struct bb_config *cfg, json_t *rpt,
+			  const char *rundir)
 {
 	char path[600];
 	int failed = json_array_size(json_object_get(rpt, "errors")) != 0;
 
 	/* The table first: it survives even a report that cannot be written. */
 	inflate_print_table(rpt);
-	switch (rpt_save(rpt, cfg->output_dir, cfg->name, path, sizeof(path))) {
+	switch (rpt_save(rpt, cfg->output_dir, cfg->name, rundir, path,
+			 sizeof(path))) {
 	case 0:
 		printf("report: %s\n", path);
 		break;
@@ -263,9 +267,9 @@ static int inflate_run(struct bb_config *cfg)
 {
 	struct vm_spec tmpl = { 0 };
 	struct inflate_slot *slots;
-	char err[1024], accel[8];
+	char err[1024], accel[8], rundir[512] = "";
 	uint64_t seed = order_seed();
-	int interleave, rc;
+	int interleave, rc, i;
 	json_t *rpt;
 
 	if (scn_fill_spec(cfg, "tcg", &tmpl, err, sizeof(err)) ||
@@ -283,6 +287,13 @@ static int inflate_run(struct bb_config *cfg)
 		json_decref(rpt);
 		return BB_EXIT_FAIL;
 	}
+	/* perf data goes beside the report: its directory is made now. */
+	if (!strcmp(cfg->profile, "on") &&
+	    rpt_new_dir(cfg->output_dir, cfg->name, rundir, sizeof(rundir)))
+		bb_warn("cannot make a run directory under %s; perf data goes "
+			"to the current directory", cfg->output_dir);
+	for (i = 0; i < cfg->nrows; i++)
+		slots[i].ctx.rundir = rundir[0] ? rundir : NULL;
 	interleave = inflate_interleave(slots, cfg->nrows);
 	/* JSON integers are signed 64-bit: keep the seed exact and positive. */
 	seed &= (1ULL << 53) - 1;
@@ -300,7 +311,7 @@ static int inflate_run(struct bb_config *cfg)
 			 interleave);
 	if (bb_interrupted)
 		rpt_add_error(rpt, NULL, "interrupted");
-	rc = inflate_finish(cfg, rpt);
+	rc = inflate_finish(cfg, rpt, rundir[0] ? rundir : NULL);
 	free(slots);
 	json_decref(rpt);
 	return rc;

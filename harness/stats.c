@@ -77,3 +77,21 @@ double stats_t_crit95(double df)
 		return table[d];
 	return 1.960 + 2.4 / df;	/* approaches the normal quantile */
 }
+
+double stats_t_crit99(double df)
+{
+	/* Two-sided 99 % quantiles of Student's t for small df. */
+	static const double table[] = {
+		0, 63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355,
+		3.250, 3.169, 3.106, 3.055, 3.012, 2.977, 2.947, 2.921, 2.898,
+		2.878, 2.861, 2.845, 2.831, 2.819, 2.807, 2.797, 2.787, 2.779,
+		2.771, 2.763, 2.756, 2.750,
+	};
+	int d = (int)floor(df);
+
+	if (d < 1)
+		d = 1;
+	if (d < (int)(sizeof(table) / sizeof(table[0])))
+		return table[d];
+	return 2.576 + 5.5 / df;	/* approaches the normal quantile */
+}

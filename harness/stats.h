@@ -23,5 +23,7 @@ int stats_welch(const struct stats *a, const struct stats *b, double *t,
 
 /* Two-sided critical t value at 95 % for df degrees of freedom. */
 double stats_t_crit95(double df);
+/* The same at 99 %. */
+double stats_t_crit99(double df);
 
 #endif

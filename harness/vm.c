@@ -57,13 +57,15 @@ static const char *vm_tmp_base(void)
 	return tmp && *tmp ? tmp : "/tmp";
 }
 
-static void vm_on_event(void *opaque, const char *event, json_t *data)
+static void vm_on_event(void *opaque, const char *event, json_t *data,
+			double raised_ms)
 {
 	struct vm *vm = opaque;
 
 	if (!strcmp(event, "BALLOON_CHANGE")) {
 		vm->balloon_actual = json_integer_value(json_object_get(data,
 							"actual"));
+		vm->balloon_raised_ms = raised_ms;
 		vm->balloon_events++;
 	} else if (!strcmp(event, "SHUTDOWN")) {
 		vm->shutdown_seen = 1;
@@ -417,52 +419,6 @@ void fleet_destroy(struct fleet *f)
 	f->vms = NULL;
 }
 
-int vm_rss_bytes(const struct vm *vm, uint64_t *bytes)
-{
-	char path[64], line[256];
-	unsigned long long kb;
-	FILE *fp;
-	int rc = -ENOENT;
-
-	snprintf(path, sizeof(path), "/proc/%d/status",
-		 (int)vm->ops->pid((struct vm *)vm));
-	fp = fopen(path, "r");
-	if (!fp)
-		return -errno;
-	while (fgets(line, sizeof(line), fp))
-		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1) {
-			*bytes = kb * 1024;
-			rc = 0;
-			break;
-		}
-	fclose(fp);
-	return rc;
-}
-
-int vm_cpu_ms(const struct vm *vm, double *ms)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut, st;
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat",
-		 (int)vm->ops->pid((struct vm *)vm));
-	fp = fopen(path, "r");
-	if (!fp)
-		return -errno;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	/* Fields after the command name, which may contain spaces. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-			 "%llu %llu", &ut, &st) != 2)
-		return -EINVAL;
-	*ms = (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
-	return 0;
-}
-
 void vm_remove_dir(const struct vm *vm, const char *const *files, unsigned n)
 {
 	char path[300];
@@ -489,4 +445,21 @@ int vm_wait_exit(struct vm *vm, double deadline_ms, int timeout_ms)
 		usleep(5000);
 	}
 	return 0;
+}
+
+int vm_poll_monitor(struct vm *vm, int timeout_ms)
+{
+	struct pollfd p = { .fd = vm->qmp.c.fd, .events = POLLIN };
+	int rc;
+
+	if (timeout_ms > BB_WAIT_SLICE_MS)
+		timeout_ms = BB_WAIT_SLICE_MS;
+	if (p.fd < 0) {
+		usleep((useconds_t)timeout_ms * 1000);
+		return 0;
+	}
+	rc = poll(&p, 1, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -errno;
+	return rc ? qmp_pump(&vm->qmp) : 0;
 }

@@ -30,6 +30,7 @@ struct vm {
 	int exit_status;		/* wait status once VM_DEAD */
 	uint64_t balloon_actual;	/* last BALLOON_CHANGE "actual", bytes */
 	unsigned balloon_events;	/* BALLOON_CHANGE events seen */
+	double balloon_raised_ms;	/* when QEMU raised the last one, epoch ms */
 	int shutdown_seen;		/* SHUTDOWN event seen */
 	char logs_kept[256];		/* kept logs of a dead VM, or "" */
 	void *priv;			/* the backend's own state, or NULL */
@@ -60,9 +61,13 @@ int fleet_check(struct fleet *f);
 /* Wait up to timeout_ms for any monitor or agent traffic (events). */
 int fleet_poll(struct fleet *f, int timeout_ms);
 
-/* Host view of one VM. */
-int vm_rss_bytes(const struct vm *vm, uint64_t *bytes);
-int vm_cpu_ms(const struct vm *vm, double *ms);
+/*
+ * Wait up to timeout_ms (at most BB_WAIT_SLICE_MS) for monitor traffic of
+ * one VM and dispatch its events; a backend that holds the monitor itself
+ * (libvirt) just sleeps.  0 or -errno (the monitor closed).
+ */
+int vm_poll_monitor(struct vm *vm, int timeout_ms);
+
 
 /* Wait until the VM exits; kill it at deadline_ms (0, or -ETIMEDOUT). */
 int vm_wait_exit(struct vm *vm, double deadline_ms, int timeout_ms);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* qmp.c and jconn.c: framing, id matching, events, a fake QMP server. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,12 +21,15 @@ struct seen {
 	int balloon;		/* BALLOON_CHANGE events */
 	long long actual;	/* last actual */
 	int other;		/* other events */
+	double raised_ms;	/* the last event's timestamp */
 };
 
-static void on_event(void *opaque, const char *event, json_t *data)
+static void on_event(void *opaque, const char *event, json_t *data,
+		     double raised_ms)
 {
 	struct seen *s = opaque;
 
+	s->raised_ms = raised_ms;
 	if (!strcmp(event, "BALLOON_CHANGE")) {
 		s->balloon++;
 		s->actual = json_integer_value(json_object_get(data, "actual"));
@@ -49,18 +53,23 @@ static void test_framing_and_ids(void **state)
 	qmp_init(&q, on_event, &s);
 	/* a stale reply, an event, half of the wanted reply */
 	feed(&q, "{\"return\": {}, \"id\": 3}\r\n"
-		 "{\"event\": \"BALLOON_CHANGE\", \"data\": {\"actual\": 42}}\r\n"
+		 "{\"event\": \"BALLOON_CHANGE\", \"data\": {\"actual\": 42}, "
+		 "\"timestamp\": {\"seconds\": 1764600000, \"microseconds\": "
+		 "250500}}\r\n"
 		 "{\"return\": {\"x\": 1}, \"i");
 	qmp_dispatch(&q, 4, &reply);
 	assert_null(reply);
 	assert_int_equal(s.balloon, 1);
 	assert_int_equal(s.actual, 42);
+	/* the time QEMU raised it, not when it arrived */
+	assert_true(s.raised_ms == 1764600000250.5);
 	feed(&q, "d\": 4}\r\n{\"event\": \"SHUTDOWN\"}\n");
 	qmp_dispatch(&q, 4, &reply);
 	assert_non_null(reply);
 	assert_int_equal(json_integer_value(json_object_get(
 		json_object_get(reply, "return"), "x")), 1);
 	assert_int_equal(s.other, 1);
+	assert_true(isnan(s.raised_ms));	/* no timestamp: unknown */
 	json_decref(reply);
 	qmp_close(&q);
 }
