@@ -71,7 +71,7 @@ int rt_ratio(const struct stats *ref, const struct stats *row,
 }
 
 void rt_gate_decide(double base, double base_se, double now, double now_se,
-		    double max, struct rt_gate_fig *out)
+		    double max, double q, struct rt_gate_fig *out)
 {
 	double d = log(now / base), floor = log(1 - max);
 
@@ -79,11 +79,56 @@ void rt_gate_decide(double base, double base_se, double now, double now_se,
 	out->now = now;
 	out->change = now / base - 1;
 	out->noise = sqrt(base_se * base_se + now_se * now_se);
-	out->upper = exp(d + RT_Z95 * out->noise) - 1;
-	if (d + RT_Z95 * out->noise < floor)
+	out->upper = exp(d + q * out->noise) - 1;
+	if (d + q * out->noise < floor)
 		out->result = RT_GATE_FAIL;
 	else if (d < floor)
 		out->result = RT_GATE_INCONCLUSIVE;
 	else
 		out->result = RT_GATE_OK;
+}
+
+void rt_baseline_combine(const double *ratio, const double *se, int k,
+			 struct rt_baseline *out)
+{
+	double sum = 0, sq = 0, m;
+	int i;
+
+	for (i = 0; i < k; i++)
+		sum += log(ratio[i]);
+	m = sum / k;
+	for (i = 0; i < k; i++)
+		sq += (log(ratio[i]) - m) * (log(ratio[i]) - m);
+	out->ratio = exp(m);
+	out->runs = k;
+	if (k < 2) {
+		/* One run: only its own spread is known. */
+		out->between = NAN;
+		out->se = se[0];
+		return;
+	}
+	out->between = sqrt(sq / (k - 1));
+	out->se = out->between / sqrt(k);
+}
+
+double rt_run_noise(double within_se, const struct rt_baseline *b)
+{
+	/* A single run varies by at least what runs of the baseline did. */
+	if (isnan(b->between) || b->between < within_se)
+		return within_se;
+	return b->between;
+}
+
+double rt_gate_quantile(int runs)
+{
+	/* One-sided 95 % quantiles of Student's t, df = runs - 1. */
+	static const double t[] = {
+		0, 6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860,
+		1.833, 1.812, 1.796, 1.782, 1.771, 1.761, 1.753,
+	};
+	int df = runs - 1;
+
+	if (runs < 2)
+		return RT_Z95;
+	return df < (int)(sizeof(t) / sizeof(t[0])) ? t[df] : RT_Z95;
 }

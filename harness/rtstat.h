@@ -55,8 +55,38 @@ struct rt_gate_fig {
 int rt_ratio(const struct stats *ref, const struct stats *row,
 	     int higher_better, double *ratio, double *se);
 
-/* Gate one figure: max is the allowed loss (0.10 = 10 %). */
+/* A figure's ratio over several baseline runs of the same scenario. */
+struct rt_baseline {
+	double ratio;		/* geometric mean of the runs' ratios */
+	double se;		/* standard error of its logarithm */
+	double between;		/* sd of ln ratio between runs; NAN for one */
+	int runs;		/* baseline runs */
+};
+
+/*
+ * Combine k baseline runs' ratios (and their within-run standard errors,
+ * used when k is 1): with k >= 2 the noise is what the runs really did,
+ * between them, which also holds what differs from VM to VM and is
+ * invisible inside one run.
+ */
+void rt_baseline_combine(const double *ratio, const double *se, int k,
+			 struct rt_baseline *out);
+
+/* The noise of one new run's ln ratio: its own, or the baseline's between. */
+double rt_run_noise(double within_se, const struct rt_baseline *b);
+
+/*
+ * Gate one figure: max is the allowed loss (0.10 = 10 %), q the one-sided
+ * 95 % quantile the upper bound is taken at (rt_gate_quantile).
+ */
 void rt_gate_decide(double base, double base_se, double now, double now_se,
-		    double max, struct rt_gate_fig *out);
+		    double max, double q, struct rt_gate_fig *out);
+
+/*
+ * The quantile for noise estimated from runs baseline runs: Student's t
+ * with runs - 1 degrees of freedom (a spread from 3 runs is itself
+ * uncertain), the normal 1.645 for one run's within-run spread.
+ */
+double rt_gate_quantile(int runs);
 
 #endif

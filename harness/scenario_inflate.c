@@ -252,7 +252,7 @@ static int inflate_finish(const struct bb_config *cfg, json_t *rpt,
 		printf("report: %s\n", path);
 		break;
 	case 1:
-		printf("report: %s (not under output_dir)\n", path);
+		printf("report: %s\n", path);	/* rpt_save said why there */
 		failed = 1;
 		break;
 	default:

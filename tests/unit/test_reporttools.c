@@ -109,31 +109,59 @@ static void test_gate_decide(void **state)
 
 	(void)state;
 	/* the same ratio: ok */
-	rt_gate_decide(10, 0.03, 10, 0.03, 0.10, &g);
+	rt_gate_decide(10, 0.03, 10, 0.03, 0.10, RT_Z95, &g);
 	assert_int_equal(g.result, RT_GATE_OK);
 	assert_float_equal(g.change, 0, 1e-12);
 	/* a 25 % loss with 3 % noise a side: beyond 10 % even at the bound */
-	rt_gate_decide(10, 0.03, 7.5, 0.03, 0.10, &g);
+	rt_gate_decide(10, 0.03, 7.5, 0.03, 0.10, RT_Z95, &g);
 	assert_int_equal(g.result, RT_GATE_FAIL);
 	assert_float_equal(g.change, -0.25, 1e-12);
 	assert_float_equal(g.upper, 0.75 * exp(RT_Z95 * sqrt(0.0018)) - 1,
 			   1e-12);
 	assert_true(g.upper < -0.10);
 	/* the same loss drowned in 20 % noise: inconclusive, not ok */
-	rt_gate_decide(10, 0.2, 7.5, 0.2, 0.10, &g);
+	rt_gate_decide(10, 0.2, 7.5, 0.2, 0.10, RT_Z95, &g);
 	assert_int_equal(g.result, RT_GATE_INCONCLUSIVE);
 	/* a 14 % loss against 10 %: never labelled ok */
-	rt_gate_decide(10, 0.0, 8.6, 0.0, 0.10, &g);
+	rt_gate_decide(10, 0.0, 8.6, 0.0, 0.10, RT_Z95, &g);
 	assert_int_equal(g.result, RT_GATE_FAIL);
 	/* 9 % loss, no noise: within */
-	rt_gate_decide(10, 0.0, 9.1, 0.0, 0.10, &g);
+	rt_gate_decide(10, 0.0, 9.1, 0.0, 0.10, RT_Z95, &g);
 	assert_int_equal(g.result, RT_GATE_OK);
 	/* better than the baseline */
-	rt_gate_decide(10, 0.05, 14, 0.05, 0.10, &g);
+	rt_gate_decide(10, 0.05, 14, 0.05, 0.10, RT_Z95, &g);
 	assert_int_equal(g.result, RT_GATE_OK);
 	/* unknown noise (one sample) can never fail, only be inconclusive */
-	rt_gate_decide(10, INFINITY, 5, 0.01, 0.10, &g);
+	rt_gate_decide(10, INFINITY, 5, 0.01, 0.10, RT_Z95, &g);
 	assert_int_equal(g.result, RT_GATE_INCONCLUSIVE);
+}
+
+/* Several baseline runs: their ratios' spread is the noise of one run. */
+static void test_baseline_combine(void **state)
+{
+	const double r3[] = { 10, 8, 12.5 }, se3[] = { 0.01, 0.01, 0.01 };
+	const double r1[] = { 10 }, se1[] = { 0.02 };
+	struct rt_baseline b;
+	struct rt_gate_fig g;
+
+	(void)state;
+	rt_baseline_combine(r3, se3, 3, &b);
+	assert_float_equal(b.ratio, 10, 1e-9);	/* geometric mean */
+	assert_int_equal(b.runs, 3);
+	assert_true(b.between > 0.2 && b.between < 0.25);
+	assert_float_equal(b.se, b.between / sqrt(3), 1e-12);
+	/* a run's own tight spread does not hide the runs' real one */
+	assert_float_equal(rt_run_noise(0.01, &b), b.between, 1e-12);
+	/* 15 % down is what these runs do by themselves: not a failure */
+	rt_gate_decide(b.ratio, b.se, 8.5, rt_run_noise(0.01, &b), 0.10, RT_Z95, &g);
+	assert_int_not_equal(g.result, RT_GATE_FAIL);
+	/* one run only: its own spread is all there is */
+	rt_baseline_combine(r1, se1, 1, &b);
+	assert_true(isnan(b.between));
+	assert_float_equal(b.se, 0.02, 1e-12);
+	assert_float_equal(rt_run_noise(0.03, &b), 0.03, 1e-12);
+	rt_gate_decide(b.ratio, b.se, 8.5, rt_run_noise(0.01, &b), 0.10, RT_Z95, &g);
+	assert_int_equal(g.result, RT_GATE_FAIL);
 }
 
 /* An inflate-like report: rows of (name, inflate samples). */
@@ -212,6 +240,14 @@ static void test_gate_cmd(void **state)
 	/* chunk 25 % slower: its speed-up fell 25 %, beyond noise */
 	assert_int_equal(run_gate(base, slow, "10%", 0), 1);
 	assert_int_equal(run_gate(base, slow, "30%", 0), 0);
+	/* two baseline runs that agree: the 25 % loss still fails */
+	{
+		char *argv[] = { "--baseline", base, "--baseline", same, slow };
+
+		assert_int_equal(cmd_gate(5, argv), 1);
+		argv[4] = same;
+		assert_int_equal(cmd_gate(5, argv), 0);
+	}
 	/* another accelerator: refused, unless forced */
 	assert_int_equal(run_gate(base, kvm, "10%", 0), 2);
 	assert_int_equal(run_gate(base, kvm, "10%", 1), 0);
@@ -377,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_compare_verdicts),
 		cmocka_unit_test(test_ratio),
 		cmocka_unit_test(test_gate_decide),
+		cmocka_unit_test(test_baseline_combine),
 		cmocka_unit_test(test_gate_cmd),
 		cmocka_unit_test(test_compare_show_plot),
 		cmocka_unit_test(test_malformed),
