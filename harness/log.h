@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 /* Verbosity: 0 quiet, 1 normal (default), 2 debug (-v). */
-extern int bb_verbosity;
+extern int bb_verbosity;	/* -1 silent, 0 errors (-q), 1 info, 2 debug (-v) */
 
 /* Whether stderr is a terminal (progress may redraw lines). */
 bool bb_log_tty(void);

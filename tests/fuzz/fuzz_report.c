@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "log.h"
 #include "report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,8 +27,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	/* The tools print tables; the fuzzer only cares that they survive. */
-	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+	/*
+	 * The tools print tables and errors; the fuzzer only cares that they
+	 * survive.  stderr stays for libFuzzer and the sanitizers.
+	 */
+	bb_verbosity = -1;
+	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
 		abort();
 	close(fd);
 	snprintf(path, sizeof(path), "/tmp/bb-fuzz-report.%d.json", getpid());

@@ -47,19 +47,28 @@ check "plot writes PNG and SVG" test -s "$(dirname "$report")/stages.png" -a -s 
 check "show prints the same rows" test "$("$BB" show "$report" 2>/dev/null | grep -cE '^(stock|legacy|chunk|sg|chunk-order9|sg-order9|limit) ')" -eq 7
 check "compare of a report with itself: no change called real" \
 	bash -c "'$BB' compare '$report' '$report' | awk 'NR > 1 && / real$/ { bad = 1 } END { exit bad }'"
-# The gate's rule (README, "Comparing and gating") allows for the noise of
-# both reports; 10 % is the threshold measured to pass clean runs and to fail
-# a 25 % loss of a single-page mode (see the note of issue 9).
+# The gate (README, "Comparing and gating") against every baseline run of
+# this accelerator: their spread is the noise of one run.  Measured on the
+# 2-core development machine under load (other VMs, builds, fuzzers): a
+# ratio to stock moves by 10-20 % (sd of ln) from run to run, because each
+# run has its own VMs; inside one run, 10 repetitions shrink only the
+# within-run part.  So one CI run resolves losses of roughly 40 % and more
+# (order-9 rows losing their blocks: 90x -> a few x), and a 25 % loss of a
+# single-page mode shows as "inconclusive", not as a failure; the note of
+# issue 9 has the figures.  10 % is the loss a figure must exceed beyond
+# that noise to fail.
 accel=$(jq -r .host.accelerator "$report" 2>/dev/null || echo none)
-base=$TOP/results/baselines/inflate-ci-$accel.json
-if [[ -f $base ]]; then
+bases=("$TOP/results/baselines/inflate-ci-$accel"/*.json)
+if [[ -f ${bases[0]} ]]; then
+	args=()
+	for b in "${bases[@]}"; do args+=(--baseline "$b"); done
 	rc=0
-	"$BB" gate --baseline "$base" "$report" \
+	"$BB" gate "${args[@]}" "$report" \
 		--max-regress "${BB_GATE_MAX_REGRESS:-10%}" >"$T_TMP/gate" 2>&1 || rc=$?
 	diag "$(cat "$T_TMP/gate")"
-	check "gate against results/baselines/inflate-ci-$accel.json passes" \
+	check "gate against ${#bases[@]} baseline runs in results/baselines/inflate-ci-$accel passes" \
 		test "$rc" -eq 0
 else
-	skip "no baseline for accelerator $accel (results/baselines/inflate-ci-$accel.json)"
+	skip "no baseline for accelerator $accel (results/baselines/inflate-ci-$accel/)"
 fi
 done_testing
