@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The libvirt backend: each VM is a transient domain, bb-<pid>-vmNN, on one
- * of the `connect` URIs, started with VIR_DOMAIN_START_AUTODESTROY so that
- * libvirt destroys it when our connection closes, even if we are killed.
+ * The libvirt backend: each VM is a transient domain, bb-<pid>-<fleet>-vmNN,
+ * on one of the `connect` URIs, started with VIR_DOMAIN_START_AUTODESTROY
+ * so that libvirt destroys it when our connection closes, even if we are
+ * killed.
  *
  * libvirt holds the monitor and the guest agent channel, so monitor commands
  * go through virDomainQemuMonitorCommand and agent commands through
@@ -10,6 +11,7 @@
  * is libvirt's default memballoon, alias balloon0: the same QOM path as the
  * QEMU backend's.  Its extra properties go through <qemu:override>.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +44,7 @@ struct lv_conn {
 struct lv_vm {
 	struct lv_conn *c;	/* its connection */
 	virDomainPtr dom;	/* NULL once the domain is gone */
-	char name[64];		/* domain name, bb-<pid>-vmNN */
+	char name[64];		/* domain name, bb-<pid>-<fleet>-vmNN */
 	int local;		/* on this host: pid and logs are readable */
 	int started;		/* the domain was created: libvirt logged it */
 };
@@ -118,7 +120,67 @@ static void lv_serial_path(const struct vm *vm, const struct lv_vm *v,
 		snprintf(buf, len, LV_LOG_DIR "/%s-serial.log", v->name);
 }
 
-/* Local QEMU pid from libvirt's pid file; 0 when unknown or remote. */
+/*
+ * Does a NUL-separated command line (@n bytes, NUL-terminated) hold
+ * "-name guest=NAME[,...]", as libvirt starts the QEMU of domain NAME?
+ */
+static bool lv_cmdline_names(const char *args, size_t n, const char *name)
+{
+	const char *a, *next, *end = args + n;
+	size_t len = strlen(name);
+
+	for (a = args; a < end; a = next) {
+		next = a + strlen(a) + 1;
+		if (strcmp(a, "-name") || next >= end)
+			continue;
+		if (!strncmp(next, "guest=", 6) &&
+		    !strncmp(next + 6, name, len) &&
+		    (next[6 + len] == ',' || next[6 + len] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The QEMU of domain @name among this host's processes, or 0.  For a local
+ * daemon whose run directory is not LV_RUN_DIR as we see it (a libvirtd in
+ * its own mount namespace, as the integration tests run one), the pid file
+ * is out of sight but the process is not.  Domain names carry our pid, so
+ * no other run's QEMU matches.
+ */
+static pid_t lv_scan_pid(const char *name)
+{
+	char path[64], args[4096];
+	struct dirent *d;
+	pid_t pid = 0;
+	size_t n;
+	FILE *fp;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return 0;
+	while (!pid && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/cmdline", d->d_name);
+		fp = fopen(path, "r");
+		if (!fp)
+			continue;
+		n = fread(args, 1, sizeof(args) - 1, fp);
+		fclose(fp);
+		args[n] = '\0';
+		if (lv_cmdline_names(args, n, name))
+			pid = (pid_t)atol(d->d_name);
+	}
+	closedir(dir);
+	return pid;
+}
+
+/*
+ * Local QEMU pid from libvirt's pid file, else from the process list;
+ * 0 when unknown or remote.
+ */
 static pid_t lv_read_pid(const struct lv_vm *v)
 {
 	char path[128];
@@ -130,7 +192,7 @@ static pid_t lv_read_pid(const struct lv_vm *v)
 	snprintf(path, sizeof(path), LV_RUN_DIR "/%s.pid", v->name);
 	fp = fopen(path, "r");
 	if (!fp)
-		return 0;
+		return lv_scan_pid(v->name);
 	if (fscanf(fp, "%ld", &pid) != 1)
 		pid = 0;
 	fclose(fp);
@@ -274,7 +336,11 @@ static int lv_check_domain(struct vm *vm, char *err, unsigned long len)
 	return rc;
 }
 
-/* Locally, qemu.log in the run directory is libvirt's log of this QEMU. */
+/*
+ * Locally, qemu.log in the run directory is libvirt's log of this QEMU.
+ * libvirt has written it by now: where it is not there, the daemon sees
+ * another /var/log (its own mount namespace) and a link would dangle.
+ */
 static void lv_link_log(const struct vm *vm, const struct lv_vm *v)
 {
 	char target[128], link[300];
@@ -282,6 +348,10 @@ static void lv_link_log(const struct vm *vm, const struct lv_vm *v)
 	if (!v->local || !strstr(vm->spec.uri, "/system"))
 		return;
 	snprintf(target, sizeof(target), LV_LOG_DIR "/%s.log", v->name);
+	if (access(target, F_OK)) {
+		bb_debug("%s: %s; no qemu.log link", target, strerror(errno));
+		return;
+	}
 	snprintf(link, sizeof(link), "%s/qemu.log", vm->spec.dir);
 	if (symlink(target, link))
 		bb_debug("%s: %s", link, strerror(errno));
@@ -316,6 +386,25 @@ static int lv_start(struct vm *vm, struct lv_vm *v, char *err,
 	return lv_check_domain(vm, err, len);
 }
 
+/*
+ * The domain's name, bb-<pid>-<fleet>-<vm>: <fleet> is the suffix of the
+ * fleet's run directory (.../balloonbench.XXXXXX/vm00), because one run
+ * may hold several fleets at once (the inflate scenario keeps every row's
+ * VM booted), each with its vm00.
+ */
+static void lv_domain_name(const struct vm *vm, char *buf, unsigned long len)
+{
+	const char *dir = vm->spec.dir, *end = strrchr(dir, '/'), *p = end;
+
+	while (p && p > dir && p[-1] != '/' && p[-1] != '.')
+		p--;
+	if (p && p > dir && p[-1] == '.')
+		snprintf(buf, len, "bb-%d-%.*s-%s", (int)getpid(),
+			 (int)(end - p), p, vm->spec.name);
+	else
+		snprintf(buf, len, "bb-%d-%s", (int)getpid(), vm->spec.name);
+}
+
 static int lv_boot(struct vm *vm, char *err, unsigned long len)
 {
 	struct lv_vm *v;
@@ -334,8 +423,7 @@ static int lv_boot(struct vm *vm, char *err, unsigned long len)
 	if (!v)
 		return -ENOMEM;
 	vm->priv = v;
-	snprintf(v->name, sizeof(v->name), "bb-%d-%s", (int)getpid(),
-		 vm->spec.name);
+	lv_domain_name(vm, v->name, sizeof(v->name));
 	v->local = lv_uri_is_local(vm->spec.uri);
 	v->c = lv_conn_get(vm->spec.uri, err, len);
 	if (!v->c)

@@ -7,7 +7,8 @@
  * object under the probe's own keys and may be called again (series over
  * time), stop() releases what start() took.
  *
- *   qemu         the emulator's CPU time since start and its RSS
+ *   qemu         the emulator's CPU time since start and its RSS (null
+ *                for a remote emulator, whose /proc is elsewhere)
  *   device       the patched device's stage-stats (host_counters)
  *   driver       vballoon.ko's debugfs counters (guest_counters)
  *   balloon      the balloon's size as the device reports it

@@ -72,8 +72,12 @@ int probe_vm_cpu_ms(const struct vm *vm, double *ms)
 
 static int probe_qemu_start(struct probe *p, char *err, unsigned long len)
 {
-	int rc = probe_vm_cpu_ms(p->vm, &p->base[0]);
+	int rc;
 
+	/* A remote emulator (libvirt on another host) has no /proc here. */
+	if (p->vm->ops->pid(p->vm) <= 0)
+		return 0;
+	rc = probe_vm_cpu_ms(p->vm, &p->base[0]);
 	if (rc)
 		snprintf(err, len, "%s: cannot read the emulator's CPU time: %s",
 			 p->vm->spec.name, strerror(-rc));
@@ -85,8 +89,14 @@ static int probe_qemu_sample(struct probe *p, json_t *out, char *err,
 {
 	uint64_t rss = 0;
 	double cpu = 0;
-	int rc = probe_vm_cpu_ms(p->vm, &cpu);
+	int rc;
 
+	if (p->vm->ops->pid(p->vm) <= 0) {
+		json_object_set_new(out, "qemu_cpu_ms", json_null());
+		json_object_set_new(out, "qemu_rss_bytes", json_null());
+		return 0;
+	}
+	rc = probe_vm_cpu_ms(p->vm, &cpu);
 	if (!rc)
 		rc = probe_vm_rss_bytes(p->vm, &rss);
 	if (rc) {

@@ -21,6 +21,10 @@ PACKAGES=(
 	gnuplot-nox jq socat
 	# the libvirt backend
 	libvirt-daemon-system libvirt-clients
+	# test 53: qemu+ssh:// through an sshd of its own (only the sshd binary
+	# is used; on a host with systemd the package also starts the system's
+	# sshd), and the nc that libvirt runs at the far end for socket=
+	openssh-server openssh-client netcat-openbsd
 	# measuring
 	linux-perf
 	# fuzzing the scenario and report loaders (libFuzzer, ASan, UBSan)

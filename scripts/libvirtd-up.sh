@@ -14,6 +14,8 @@ set -euo pipefail
 
 URI=qemu:///system
 QEMU_CONF=/etc/libvirt/qemu.conf
+# What goes into its balloonbench section.
+QEMU_SETTINGS=$(dirname "$0")/libvirt-qemu.conf
 # Our own daemon configuration, so /etc/libvirt/libvirtd.conf stays as the
 # package left it.
 DAEMON_CONF=/etc/libvirt/balloonbench-libvirtd.conf
@@ -31,6 +33,7 @@ changed=0
 note() { log "$*"; changed=1; }
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (it edits $QEMU_CONF and starts the daemon)"
+[[ -r $QEMU_SETTINGS ]] || die "cannot read $QEMU_SETTINGS"
 
 daemon=$(command -v libvirtd || command -v virtqemud || true)
 [[ -n $daemon ]] || die "no libvirtd or virtqemud (run scripts/install-deps.sh)"
@@ -58,25 +61,12 @@ ensure_dir() {
 	note "created $1"
 }
 
-# The qemu.conf section.  QEMU runs as root: it must read the guest images
-# wherever the tree is and write its serial log into the harness's run
-# directory.  stdio_handler=file: QEMU's output goes straight to
-# /var/log/libvirt/qemu/NAME.log, no virtlogd.  No security driver, no
-# relabelling, no private /dev namespace and no cgroups: none of them work
-# reliably in a container, and none of them is what is being measured.
+# The qemu.conf section: the settings of scripts/libvirt-qemu.conf (which
+# says why each is there) between our markers, without its comments.
 qemu_section() {
-	cat <<-EOF
-	$BEGIN
-	user = "root"
-	group = "root"
-	dynamic_ownership = 0
-	remember_owner = 0
-	security_driver = "none"
-	stdio_handler = "file"
-	namespaces = [ ]
-	cgroup_controllers = [ ]
-	$END
-	EOF
+	printf '%s\n' "$BEGIN"
+	grep -v -e '^#' -e '^$' "$QEMU_SETTINGS"
+	printf '%s\n' "$END"
 }
 
 # Replace (or add) our section of qemu.conf; 0 when it changed.

@@ -11,6 +11,9 @@ T_FAILED=0
 
 T_TMP=$(mktemp -d /tmp/bbtest.XXXXXX)
 export TMPDIR=$T_TMP
+# Directories under T_TMP that a test's own daemons keep (a private
+# libvirtd, an sshd): their sockets are not the harness's leftovers.
+T_HELPER_DIRS=()
 
 plan() { echo "1..$1"; }
 ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
@@ -31,9 +34,11 @@ our_qemus() { pgrep -f -- "qemu-system-x86_64.*$T_TMP" || true; }
 
 # No QEMU, socket or run directory of this test is left.
 nothing_left() {
-	local procs files
+	local procs files d prune=()
+	for d in "${T_HELPER_DIRS[@]}"; do prune+=(-path "$d" -prune -o); done
 	procs=$(our_qemus)
-	files=$(find "$T_TMP" -mindepth 1 \( -name 'balloonbench.*' -o -type s \) 2>/dev/null)
+	files=$(find "$T_TMP" -mindepth 1 "${prune[@]}" \( -name 'balloonbench.*' \
+		-o -type s \) -print 2>/dev/null)
 	if [[ -n $procs || -n $files ]]; then
 		diag "left behind: processes [$procs] files [$files]"
 		return 1
