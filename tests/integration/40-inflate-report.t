@@ -49,14 +49,16 @@ check "compare of a report with itself: no change called real" \
 	bash -c "'$BB' compare '$report' '$report' | awk 'NR > 1 && / real$/ { bad = 1 } END { exit bad }'"
 # The gate (README, "Comparing and gating") against every baseline run of
 # this accelerator: their spread is the noise of one run.  Measured on the
-# 2-core development machine under load (other VMs, builds, fuzzers): a
-# ratio to stock moves by 10-20 % (sd of ln) from run to run, because each
-# run has its own VMs; inside one run, 10 repetitions shrink only the
-# within-run part.  So one CI run resolves losses of roughly 40 % and more
-# (order-9 rows losing their blocks: 90x -> a few x), and a 25 % loss of a
-# single-page mode shows as "inconclusive", not as a failure; the note of
-# issue 9 has the figures.  10 % is the loss a figure must exceed beyond
-# that noise to fail.
+# 2-core development machine under load (other VMs, builds, fuzzers), six
+# clean runs of this config: a ratio to stock moves by 10-20 % (sd of its
+# log) from run to run, because each run has its own VMs, and 10
+# repetitions only shrink the part inside a run.  At 10 % one clean run in
+# six failed (sg deflate -28 %), and a planted 25 % loss of chunk's inflate
+# came out -27 % but inconclusive, with a noise figure failing instead.  At
+# 25 % all six clean runs pass against the other five; a loss must then be
+# beyond 25 % plus the noise (about 40-60 % in all) to fail: the order-9
+# rows losing their blocks (90x -> a few x) or a mode falling back to
+# single pages.  The note of issue 9 has the figures.
 accel=$(jq -r .host.accelerator "$report" 2>/dev/null || echo none)
 bases=("$TOP/results/baselines/inflate-ci-$accel"/*.json)
 if [[ -f ${bases[0]} ]]; then
@@ -64,7 +66,7 @@ if [[ -f ${bases[0]} ]]; then
 	for b in "${bases[@]}"; do args+=(--baseline "$b"); done
 	rc=0
 	"$BB" gate "${args[@]}" "$report" \
-		--max-regress "${BB_GATE_MAX_REGRESS:-10%}" >"$T_TMP/gate" 2>&1 || rc=$?
+		--max-regress "${BB_GATE_MAX_REGRESS:-25%}" >"$T_TMP/gate" 2>&1 || rc=$?
 	diag "$(cat "$T_TMP/gate")"
 	check "gate against ${#bases[@]} baseline runs in results/baselines/inflate-ci-$accel passes" \
 		test "$rc" -eq 0
