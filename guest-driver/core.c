@@ -10,15 +10,26 @@
  *    head page's lru, every page marked PageOffline; they are not movable.
  * Deflate gives back whole blocks, largest first, then single pages, and
  * splits one block only when nothing smaller is left.
+ *
+ * The inflate worker allocates a batch with no lock held, then sends it
+ * holding only the inflate queue's lock; the OOM notifier deflates on the
+ * deflate queue and so never waits for an inflate, for an allocation or,
+ * beyond VB_OOM_TIMEOUT, for the host.  A page named in a request the host
+ * has not returned is never given back to the guest while the host may
+ * still act on it: inflated pages wait in limbo until the request comes
+ * back (or the device is reset), deflated ones go back into the balloon
+ * when MUST_TELL_HOST is negotiated.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/ktime.h>
-#include <linux/log2.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/oom.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 #include <linux/vmstat.h>
@@ -32,19 +43,18 @@
 #define VB_RETRY_DELAY		(HZ / 5)
 
 /*
- * High-order blocks: take what is free, never reclaim, compact or dip
- * into reserves for them (single pages still reclaim, like upstream).
- * They are unmovable, so they must not come from movable or CMA blocks.
+ * How long the worker and removal wait for the host to return a round of
+ * requests.  A host that is only slow loses nothing when this runs out:
+ * the requests stay in the ring and their pages are settled when they
+ * come back.  Far below the hung-task timeout.
  */
-#define VB_BLOCK_GFP	((GFP_HIGHUSER & ~__GFP_RECLAIM) | __GFP_NORETRY | \
-			 __GFP_NOWARN | __GFP_NOMEMALLOC)
+#define VB_ACK_TIMEOUT		(5 * HZ)
 
-/*
- * Single pages: what balloon_page_alloc() asks for, taken in bulk from the
- * per-CPU lists so the allocator's entry costs are paid once per batch.
- */
-#define VB_SINGLE_GFP	(balloon_mapping_gfp_mask() | __GFP_NOMEMALLOC | \
-			 __GFP_NORETRY | __GFP_NOWARN)
+/* The whole of one OOM notifier call: the deflate queue's lock and host. */
+#define VB_OOM_TIMEOUT		(HZ / 2)
+
+/* Each of the two requests of a migration (compaction waits meanwhile). */
+#define VB_MIGRATE_TIMEOUT	(HZ / 10)
 
 static char *mode = "auto";
 module_param(mode, charp, 0444);
@@ -87,12 +97,16 @@ u32 vb_target(struct vballoon *vb)
 	return target;
 }
 
+/* The caller makes sure the device is there (holds a queue lock, or work). */
 static void vb_report_actual(struct vballoon *vb)
 {
-	u32 actual = vb->num_pages;
+	u32 actual;
 
+	vb_lock(vb);
+	actual = vb->num_pages;
 	virtio_cwrite_le(vb->vdev, struct virtio_balloon_config, actual,
 			 &actual);
+	vb_unlock(vb);
 }
 
 static void vb_add_array(u64 *dst, const u64 *src)
@@ -109,6 +123,7 @@ void vb_account(struct vballoon *vb, bool inflate,
 	struct vb_counters *k = &vb->ctr;
 
 	spin_lock(&vb->stats_lock);
+	k->xfer_timeouts += c->x.timeouts;
 	if (inflate) {
 		k->inflate_pages += c->pages;
 		vb_add_array(k->inflate_blocks, c->blocks);
@@ -135,336 +150,169 @@ void vb_account(struct vballoon *vb, bool inflate,
 	spin_unlock(&vb->stats_lock);
 }
 
-static void vb_count_error(struct vballoon *vb)
+/*
+ * A transfer failed.  Quiet for -EBUSY (the host still has an earlier
+ * one, already reported) and -ESHUTDOWN (the device is going away).
+ */
+static void vb_xfer_failed(struct vballoon *vb, const char *what, int err)
 {
+	if (err == -EBUSY || err == -ESHUTDOWN)
+		return;
+	dev_warn_ratelimited(&vb->vdev->dev, "%s request failed: %d\n",
+			     what, err);
 	spin_lock(&vb->stats_lock);
 	vb->ctr.xfer_errors++;
 	spin_unlock(&vb->stats_lock);
 }
 
-static void vb_set_offline(struct page *page, unsigned int order, bool on)
+/*
+ * May an inflate request go out?  The caller holds iq.lock.  Once the host
+ * has returned everything, a page compaction left in limbo is inflated.
+ */
+static int vb_iq_ready(struct vballoon *vb)
 {
-	unsigned long i;
+	struct page *page = vb->mig_limbo;
+	int err;
 
-	for (i = 0; i < (1UL << order); i++) {
-		if (on)
-			__SetPageOffline(page + i);
-		else
-			__ClearPageOffline(page + i);
-	}
+	lockdep_assert_held(&vb->iq.lock);
+	err = vb_queue_ready(vb, &vb->iq);
+	if (err || !page)
+		return err;
+	vb->mig_limbo = NULL;
+	vb_lock(vb);
+	vb_insert_range(vb, page, 1);
+	WRITE_ONCE(vb->num_pages, vb->num_pages + 1);
+	vb_unlock(vb);
+	return 0;
 }
 
 /*
- * MemTotal follows the balloon without DEFLATE_ON_OOM.  Changes are summed
- * over runs of pages in one zone so a batch costs a few atomic updates, not
- * one per page.
+ * The worker's entries the host had not returned: inflated once it has
+ * returned them.  The caller holds iq.lock.
  */
-struct vb_managed {
-	struct page *page;	/* any page of the zone being summed */
-	long delta;
-};
-
-static void vb_managed_flush(struct vb_managed *m)
+static void vb_settle_limbo(struct vballoon *vb, struct vb_batch_cost *c)
 {
-	if (m->page && m->delta)
-		adjust_managed_page_count(m->page, m->delta);
-	m->page = NULL;
-	m->delta = 0;
-}
-
-static void vb_managed_add(struct vb_managed *m, struct page *page, long n)
-{
-	if (m->page && page_zone(m->page) != page_zone(page))
-		vb_managed_flush(m);
-	if (!m->page)
-		m->page = page;
-	m->delta += n;
-}
-
-static void vb_batch_set(struct vballoon *vb, unsigned int i,
-			 struct page *page, unsigned int order,
-			 enum vb_ent_kind kind)
-{
-	vb->batch[i].pfn = page_to_pfn(page);
-	vb->batch[i].order = order;
-	vb->batch[i].kind = kind;
+	lockdep_assert_held(&vb->iq.lock);
+	if (!vb->ilimbo || vb_iq_ready(vb))
+		return;
+	vb_commit(vb, vb->ibatch, vb->ilimbo, c);
+	vb->ilimbo = 0;
 }
 
 /*
- * Up to want single pages into vb->batch from entry nr on.  The bulk
- * allocator falls back to one ordinary allocation (with its reclaim) when
- * the per-CPU lists cannot serve, so it returns 0 only when that failed.
+ * After a failed inflate transfer: what the host returned is inflated,
+ * what it never saw is freed, and what it may still act on waits in limbo
+ * (or is inflated, if nothing is out any more).  Holds iq.lock.
  */
-static unsigned int vb_alloc_singles(struct vballoon *vb, unsigned int nr,
-				     unsigned long want)
+static void vb_inflate_failed(struct vballoon *vb, unsigned int nr,
+			      const struct vb_sent *s, struct vb_batch_cost *c)
 {
-	LIST_HEAD(pages);
-	struct page *page;
-	unsigned int got = 0;
+	struct vb_ent *ent = vb->ibatch;
+	unsigned int posted, acked;
 
-	alloc_pages_bulk_list(VB_SINGLE_GFP, want, &pages);
-	/* commit or vb_free_fresh() reuses lru; no need to unlink here. */
-	list_for_each_entry(page, &pages, lru)
-		vb_batch_set(vb, nr + got++, page, 0, VB_ENT_SINGLE);
-	return got;
+	lockdep_assert_held(&vb->iq.lock);
+	vb_sent_fates(s, ent, nr);
+	posted = vb_sort_out(ent, nr, VB_POSTED);
+	acked = vb_sort_out(ent + posted, nr - posted, VB_ACKED);
+	vb_commit(vb, ent + posted, acked, c);
+	vb_free_fresh(ent + posted + acked, nr - posted - acked);
+	if (vb->iq.stale)
+		vb->ilimbo = posted;
+	else
+		vb_commit(vb, ent, posted, c);
 }
 
 /*
- * Allocate up to want pages into vb->batch, largest blocks first.  An order
- * that fails is not tried again in this batch.  Returns the entries filled.
+ * One inflate batch of at most want pages, or, while the host has not
+ * returned the last one, settling that.  Returns pages inflated.
  */
-static unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
-				   struct vb_batch_cost *c)
-{
-	unsigned int order = vb->max_order, nr = 0, o, got;
-	unsigned long pages = 0;
-	struct page *page;
-
-	if (vb->batch_pages)
-		want = min(want, vb->batch_pages);
-	while (nr < vb->batch_cap && pages < want) {
-		/* Never overshoot the target with a block. */
-		o = min_t(unsigned int, order, ilog2(want - pages));
-		if (!o) {
-			got = vb_alloc_singles(vb, nr,
-					       min_t(unsigned long, want - pages,
-						     vb->batch_cap - nr));
-			if (!got) {
-				c->alloc_fail[0]++;
-				break;
-			}
-			nr += got;
-			pages += got;
-			continue;
-		}
-		page = alloc_pages(VB_BLOCK_GFP, o);
-		if (!page) {
-			c->alloc_fail[o]++;
-			order = o - 1;
-			continue;
-		}
-		vb_set_offline(page, o, true);
-		vb_batch_set(vb, nr++, page, o, VB_ENT_BLOCK);
-		pages += 1UL << o;
-	}
-	return nr;
-}
-
-/* The host never saw these (transfer failed): give them straight back. */
-static void vb_free_fresh(struct vballoon *vb, unsigned int nr)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++) {
-		struct page *page = pfn_to_page(vb->batch[i].pfn);
-		unsigned int o = vb->batch[i].order;
-
-		if (o)
-			vb_set_offline(page, o, false);
-		__free_pages(page, o);
-	}
-}
-
-/* The host has the batch: file every block where deflate will find it. */
-static void vb_commit_inflate(struct vballoon *vb, unsigned int nr,
-			      struct vb_batch_cost *c)
-{
-	LIST_HEAD(singles);
-	struct vb_managed m = {};
-	unsigned int i;
-
-	for (i = 0; i < nr; i++) {
-		struct page *page = pfn_to_page(vb->batch[i].pfn);
-		unsigned int o = vb->batch[i].order;
-
-		if (!o) {
-			list_add(&page->lru, &singles);
-		} else {
-			list_add(&page->lru, &vb->blocks[o]);
-			vb->nr_blocks[o]++;
-			count_vm_events(BALLOON_INFLATE, 1UL << o);
-		}
-		/* Without DEFLATE_ON_OOM the pages leave MemTotal. */
-		if (!vb->deflate_on_oom)
-			vb_managed_add(&m, page, -(1L << o));
-		c->blocks[o]++;
-		c->pages += 1UL << o;
-	}
-	vb_managed_flush(&m);
-	vb->nr_singles += balloon_page_list_enqueue(&vb->bdi, &singles);
-	WRITE_ONCE(vb->num_pages, vb->num_pages + c->pages);
-}
-
-/* One inflate batch of at most want pages.  Returns pages inflated. */
 static unsigned long vb_inflate(struct vballoon *vb, unsigned long want)
 {
+	struct vb_queue *q = &vb->iq;
 	struct vb_batch_cost c = {};
-	u64 t0 = ktime_get_ns(), t1;
+	u64 t0 = ktime_get_ns();
+	struct vb_sent s;
 	unsigned int nr;
+	bool settled;
 	int err;
 
+	mutex_lock(&q->lock);
+	settled = vb->mig_limbo;
+	vb_settle_limbo(vb, &c);
+	err = vb->ilimbo ? -EBUSY : vb_iq_ready(vb);
+	settled = settled && !vb->mig_limbo;
+	mutex_unlock(&q->lock);
+	/* Allocate nothing for a host that still has the last batch. */
+	if (err || c.pages || settled)
+		goto out;
+
+	/* No lock held: reclaim may call the OOM notifier. */
 	nr = vb_alloc_batch(vb, want, &c);
-	t1 = ktime_get_ns();
-	c.alloc_ns = t1 - t0;
-	if (!nr)
+	c.alloc_ns = ktime_get_ns() - t0;
+	if (!nr) {
 		dev_info_ratelimited(&vb->vdev->dev,
 				     "out of memory, %lu pages to go\n", want);
-	err = vb_send(vb, vb->ivq, vb->batch, nr, &c.x);
-	if (err) {
-		dev_warn_ratelimited(&vb->vdev->dev,
-				     "inflate request failed: %d\n", err);
-		vb_count_error(vb);
-		vb_free_fresh(vb, nr);
-	} else {
-		vb_commit_inflate(vb, nr, &c);
+		goto out;
 	}
+
+	mutex_lock(&q->lock);
+	err = vb_iq_ready(vb);
+	if (err) {
+		/* Compaction's request is still out: try again later. */
+		vb_free_fresh(vb->ibatch, nr);
+	} else {
+		err = vb_send(vb, q, vb->ibatch, nr, VB_ACK_TIMEOUT, &c.x, &s);
+		if (!err)
+			vb_commit(vb, vb->ibatch, nr, &c);
+		else
+			vb_inflate_failed(vb, nr, &s, &c);
+	}
+	mutex_unlock(&q->lock);
+	if (err)
+		vb_xfer_failed(vb, "inflate", err);
+out:
 	c.total_ns = ktime_get_ns() - t0;
 	vb_account(vb, true, &c);
-	return c.pages;
+	return c.pages + settled;
 }
 
 /*
- * Nothing smaller than a block is left: split the smallest block, take
- * what is needed and keep the rest as single (movable) pages.
+ * One deflate batch of at most want pages, each round waiting at most
+ * timeout jiffies for the host.  The host is told before the pages are
+ * reused.  Should it not answer, MUST_TELL_HOST keeps the pages in the
+ * balloon; without it they are freed anyway, which the protocol allows.
+ * The caller holds dq.lock.  Returns pages deflated.
  */
-static unsigned int vb_split_block(struct vballoon *vb, unsigned int nr,
-				   unsigned long left, struct vb_batch_cost *c)
+static unsigned long vb_deflate(struct vballoon *vb, unsigned long want,
+				unsigned long timeout)
 {
-	LIST_HEAD(rest);
-	struct page *page;
-	unsigned long i, take, size;
-	unsigned int o;
-
-	for (o = 1; o < VB_NR_ORDERS; o++)
-		if (vb->nr_blocks[o])
-			break;
-	if (o == VB_NR_ORDERS)
-		return nr;
-	page = list_first_entry(&vb->blocks[o], struct page, lru);
-	list_del(&page->lru);
-	vb->nr_blocks[o]--;
-	split_page(page, o);
-	c->splits++;
-
-	size = 1UL << o;
-	take = min3(left, size, (unsigned long)(vb->batch_cap - nr));
-	for (i = 0; i < take; i++)
-		vb_batch_set(vb, nr++, page + i, 0, VB_ENT_SPLIT);
-	for (; i < size; i++) {
-		__ClearPageOffline(page + i);
-		list_add(&page[i].lru, &rest);
-	}
-	vb->nr_singles += balloon_page_list_enqueue(&vb->bdi, &rest);
-	/* Those were counted as inflated with their block already. */
-	count_vm_events(BALLOON_INFLATE, -(long)(size - take));
-	return nr;
-}
-
-/* Take up to want pages out of the balloon into vb->batch. */
-static unsigned int vb_pick_batch(struct vballoon *vb, unsigned long want,
-				  struct vb_batch_cost *c)
-{
-	unsigned long left, got;
-	struct page *page, *tmp;
-	LIST_HEAD(pages);
-	unsigned int nr = 0, o;
-
-	want = min(want, vb->num_pages);
-	if (vb->batch_pages)
-		want = min(want, vb->batch_pages);
-	left = want;
-	/* Largest blocks first: the guest gets large free blocks back. */
-	for (o = VB_NR_ORDERS - 1; o > 0; o--) {
-		while (vb->nr_blocks[o] && (1UL << o) <= left &&
-		       nr < vb->batch_cap) {
-			page = list_first_entry(&vb->blocks[o], struct page,
-						lru);
-			list_del(&page->lru);
-			vb->nr_blocks[o]--;
-			vb_batch_set(vb, nr++, page, o, VB_ENT_BLOCK);
-			left -= 1UL << o;
-		}
-	}
-	if (left && nr < vb->batch_cap && vb->nr_singles) {
-		got = balloon_page_list_dequeue(&vb->bdi, &pages,
-						min_t(unsigned long, left,
-						      vb->batch_cap - nr));
-		list_for_each_entry_safe(page, tmp, &pages, lru) {
-			list_del(&page->lru);
-			vb_batch_set(vb, nr++, page, 0, VB_ENT_SINGLE);
-		}
-		vb->nr_singles -= got;
-		left -= got;
-	}
-	if (left && nr < vb->batch_cap)
-		nr = vb_split_block(vb, nr, left, c);
-	return nr;
-}
-
-/* Give the pages of vb->batch back to the guest. */
-static void vb_release(struct vballoon *vb, unsigned int nr,
-		       struct vb_batch_cost *c)
-{
-	struct vb_managed m = {};
-	unsigned int i;
-
-	/*
-	 * Back into MemTotal before the pages go back to the allocator: freeing
-	 * first and adjusting once after measured twice as slow (1.75 GiB of
-	 * order-9 blocks: deflate_free_ns about 30 ms against 13 ms).
-	 */
-	if (!vb->deflate_on_oom) {
-		for (i = 0; i < nr; i++)
-			vb_managed_add(&m, pfn_to_page(vb->batch[i].pfn),
-				       1L << vb->batch[i].order);
-		vb_managed_flush(&m);
-	}
-	for (i = 0; i < nr; i++) {
-		struct page *page = pfn_to_page(vb->batch[i].pfn);
-		unsigned int o = vb->batch[i].order;
-
-		switch (vb->batch[i].kind) {
-		case VB_ENT_SINGLE:
-			/* balloon_page_list_dequeue() finalized it. */
-			put_page(page);
-			break;
-		case VB_ENT_BLOCK:
-		case VB_ENT_SPLIT:
-			vb_set_offline(page, o, false);
-			__free_pages(page, o);
-			count_vm_events(BALLOON_DEFLATE, 1UL << o);
-			break;
-		}
-		c->blocks[o]++;
-		c->pages += 1UL << o;
-	}
-	WRITE_ONCE(vb->num_pages, vb->num_pages - c->pages);
-}
-
-/*
- * One deflate batch of at most want pages.  The host is always told before
- * the pages are reused, which is what MUST_TELL_HOST asks for and costs
- * nothing extra otherwise.  Returns pages deflated.
- */
-static unsigned long vb_deflate(struct vballoon *vb, unsigned long want)
-{
+	struct vb_queue *q = &vb->dq;
 	struct vb_batch_cost c = {};
 	u64 t0 = ktime_get_ns(), t1;
-	unsigned int nr;
+	unsigned int nr, acked;
+	struct vb_sent s;
 	int err;
 
+	lockdep_assert_held(&q->lock);
+	err = vb_queue_ready(vb, q);
+	if (err && vb->tell_host_first)
+		return 0;
 	nr = vb_pick_batch(vb, want, &c);
 	if (!nr)
 		return 0;
-	err = vb_send(vb, vb->dvq, vb->batch, nr, &c.x);
-	if (err) {
-		/* The device is gone or broken; the guest needs the memory. */
-		dev_warn_ratelimited(&vb->vdev->dev,
-				     "deflate request failed: %d\n", err);
-		vb_count_error(vb);
+	if (!err) {
+		err = vb_send(vb, q, vb->dbatch, nr, timeout, &c.x, &s);
+		if (err && vb->tell_host_first) {
+			vb_sent_fates(&s, vb->dbatch, nr);
+			acked = vb_sort_out(vb->dbatch, nr, VB_ACKED);
+			vb_put_back(vb, vb->dbatch + acked, nr - acked);
+			nr = acked;
+		}
 	}
+	if (err)
+		vb_xfer_failed(vb, "deflate", err);
 	t1 = ktime_get_ns();
-	vb_release(vb, nr, &c);
+	vb_release(vb, vb->dbatch, nr, &c);
 	c.free_ns = ktime_get_ns() - t1;
 	c.total_ns = ktime_get_ns() - t0;
 	vb_account(vb, false, &c);
@@ -481,7 +329,11 @@ static void vb_queue_update(struct vballoon *vb, unsigned long delay)
 	spin_unlock_irqrestore(&vb->stop_lock, flags);
 }
 
-/* One batch towards the target per run, so target changes are seen. */
+/*
+ * One batch towards the target per run.  A batch is at most
+ * VB_BATCH_BYTES, so a new target is seen within one batch; the OOM
+ * notifier never waits for an inflate, and for a deflate at most one batch.
+ */
 static void vb_update_work(struct work_struct *work)
 {
 	struct vballoon *vb = container_of(to_delayed_work(work),
@@ -489,16 +341,17 @@ static void vb_update_work(struct work_struct *work)
 	unsigned long done = 0;
 	long diff;
 
-	mutex_lock(&vb->lock);
-	diff = (long)vb_target(vb) - (long)vb->num_pages;
-	if (diff > 0)
-		done = vb_inflate(vb, diff);
-	else if (diff < 0)
-		done = vb_deflate(vb, -diff);
+	diff = (long)vb_target(vb) - (long)READ_ONCE(vb->num_pages);
+	if (diff > 0 || vb->ilimbo) {
+		done = vb_inflate(vb, max(diff, 0L));
+	} else if (diff < 0) {
+		mutex_lock(&vb->dq.lock);
+		done = vb_deflate(vb, -diff, VB_ACK_TIMEOUT);
+		mutex_unlock(&vb->dq.lock);
+	}
 	vb_report_actual(vb);
-	mutex_unlock(&vb->lock);
 
-	if (diff)
+	if (diff || vb->ilimbo)
 		vb_queue_update(vb, done ? 0 : VB_RETRY_DELAY);
 }
 
@@ -507,27 +360,56 @@ static void vb_config_changed(struct virtio_device *vdev)
 	vb_queue_update(vdev->priv, 0);
 }
 
+/*
+ * mutex_lock() with a deadline: the OOM notifier may not wait long for a
+ * deflate that itself waits for the host.  There is no timed mutex_lock().
+ */
+static bool vb_lock_until(struct mutex *lock, unsigned long deadline)
+{
+	while (!mutex_trylock(lock)) {
+		if (time_after_eq(jiffies, deadline))
+			return false;
+		schedule_timeout_uninterruptible(1);
+	}
+	return true;
+}
+
+/*
+ * Called under oom_lock: gives back up to oom_pages pages within
+ * VB_OOM_TIMEOUT, whatever the host does.
+ */
 static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 			 void *arg)
 {
 	struct vballoon *vb = container_of(nb, struct vballoon, oom_nb);
+	unsigned long deadline = jiffies + VB_OOM_TIMEOUT;
 	unsigned long want = READ_ONCE(oom_pages), done = 0, n;
 	unsigned long *freed = arg;
+	u64 t0 = ktime_get_ns();
+	bool busy = true;
+	long left;
 
-	mutex_lock(&vb->lock);
-	while (done < want && vb->num_pages) {
-		n = vb_deflate(vb, want - done);
-		if (!n)
-			break;
-		done += n;
+	if (vb_lock_until(&vb->dq.lock, deadline)) {
+		busy = false;
+		while (done < want && READ_ONCE(vb->num_pages)) {
+			left = (long)(deadline - jiffies);
+			if (left <= 0)
+				break;
+			n = vb_deflate(vb, want - done, left);
+			if (!n)
+				break;
+			done += n;
+		}
+		if (done && vb->dq.vq)
+			vb_report_actual(vb);
+		mutex_unlock(&vb->dq.lock);
 	}
-	if (done)
-		vb_report_actual(vb);
-	mutex_unlock(&vb->lock);
 
 	spin_lock(&vb->stats_lock);
 	vb->ctr.oom_events++;
 	vb->ctr.oom_pages += done;
+	vb->ctr.oom_busy += busy;
+	vb->ctr.oom_max_ns = max(vb->ctr.oom_max_ns, ktime_get_ns() - t0);
 	spin_unlock(&vb->stats_lock);
 	*freed += done;
 	return NOTIFY_OK;
@@ -535,8 +417,11 @@ static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 
 #ifdef CONFIG_BALLOON_COMPACTION
 /*
- * Compaction moves a single balloon page: inflate the new page, deflate the
- * old one, both in the negotiated mode.  Blocks are never offered here.
+ * Compaction moves a single balloon page: deflate the old page, then
+ * inflate the new one, both in the negotiated mode.  Blocks are never
+ * offered here.  Deflating first means a failure never has to hand back a
+ * new page the host may still discard: if the new page's request does not
+ * come back, the migration succeeds and the page waits in vb->mig_limbo.
  */
 static int vb_migratepage(struct balloon_dev_info *bdi, struct page *newpage,
 			  struct page *page, enum migrate_mode mode)
@@ -545,18 +430,44 @@ static int vb_migratepage(struct balloon_dev_info *bdi, struct page *newpage,
 	struct vb_ent ent = { .order = 0, .kind = VB_ENT_SINGLE };
 	struct vb_xfer x = {};
 	unsigned long flags;
+	struct vb_sent s;
+	int rc = -EAGAIN, err;
 
 	/* Inflate or deflate in progress: let compaction try again later. */
-	if (!mutex_trylock(&vb->lock))
+	if (!mutex_trylock(&vb->iq.lock))
 		return -EAGAIN;
+	if (!mutex_trylock(&vb->dq.lock))
+		goto out_iq;
+	/* Nor while the host has not returned earlier requests. */
+	if (vb_iq_ready(vb) || vb_queue_ready(vb, &vb->dq))
+		goto out_dq;
+
+	ent.pfn = page_to_pfn(page);
+	err = vb_send(vb, &vb->dq, &ent, 1, VB_MIGRATE_TIMEOUT, &x, &s);
+	if (err) {
+		vb_xfer_failed(vb, "deflate", err);
+		if (vb->tell_host_first)
+			goto out_dq;
+	}
 
 	get_page(newpage);	/* the balloon's reference */
 	ent.pfn = page_to_pfn(newpage);
-	if (vb_send(vb, vb->ivq, &ent, 1, &x))
-		vb_count_error(vb);
+	err = vb_send(vb, &vb->iq, &ent, 1, VB_MIGRATE_TIMEOUT, &x, &s);
+	if (err) {
+		vb_xfer_failed(vb, "inflate", err);
+		/* Ours, out of the balloon, until the host returns it. */
+		vb->mig_limbo = newpage;
+		vb_lock(vb);
+		vb->nr_singles--;
+		WRITE_ONCE(vb->num_pages, vb->num_pages - 1);
+		vb_unlock(vb);
+		/* The worker files it once the host is back. */
+		vb_queue_update(vb, VB_RETRY_DELAY);
+	}
 
 	spin_lock_irqsave(&bdi->pages_lock, flags);
-	balloon_page_insert(bdi, newpage);
+	if (!err)
+		balloon_page_insert(bdi, newpage);
 	bdi->isolated_pages--;
 	__count_vm_event(BALLOON_MIGRATE);
 	spin_unlock_irqrestore(&bdi->pages_lock, flags);
@@ -565,18 +476,19 @@ static int vb_migratepage(struct balloon_dev_info *bdi, struct page *newpage,
 		adjust_managed_page_count(page, 1);
 		adjust_managed_page_count(newpage, -1);
 	}
-
-	ent.pfn = page_to_pfn(page);
-	if (vb_send(vb, vb->dvq, &ent, 1, &x))
-		vb_count_error(vb);
 	balloon_page_finalize(page);
 	put_page(page);		/* drop the balloon's reference */
 
 	spin_lock(&vb->stats_lock);
 	vb->ctr.migrated_pages++;
+	vb->ctr.xfer_timeouts += x.timeouts;
 	spin_unlock(&vb->stats_lock);
-	mutex_unlock(&vb->lock);
-	return MIGRATEPAGE_SUCCESS;
+	rc = MIGRATEPAGE_SUCCESS;
+out_dq:
+	mutex_unlock(&vb->dq.lock);
+out_iq:
+	mutex_unlock(&vb->iq.lock);
+	return rc;
 }
 #endif
 
@@ -633,8 +545,8 @@ static int vb_find_vqs(struct vballoon *vb)
 	err = virtio_find_vqs(vb->vdev, n, vqs, cbs, names, NULL);
 	if (err)
 		return err;
-	vb->ivq = vqs[0];
-	vb->dvq = vqs[1];
+	vb->iq.vq = vqs[0];
+	vb->dq.vq = vqs[1];
 	vb->svq = n > 2 ? vqs[2] : NULL;
 	return 0;
 }
@@ -644,9 +556,7 @@ static void vb_start(struct vballoon *vb)
 {
 	int err;
 
-	mutex_lock(&vb->lock);
 	vb_report_actual(vb);
-	mutex_unlock(&vb->lock);
 	if (vb->svq) {
 		err = vb_statsvq_start(vb);
 		if (err)
@@ -656,20 +566,105 @@ static void vb_start(struct vballoon *vb)
 	vb_queue_update(vb, 0);
 }
 
-/* Give every page back, telling the host while it still listens. */
+/*
+ * Nothing could be taken out of the balloon although it is not empty:
+ * single pages isolated by compaction come back shortly.  Gives up after
+ * about 10 s, which only a wrong count could cause.
+ */
+static bool vb_wait_isolated(unsigned int *tries)
+{
+	if (WARN_ON_ONCE(++*tries > 500))
+		return false;
+	msleep(20);
+	return true;
+}
+
+/*
+ * Before the reset: let the host return what it still has (for a while),
+ * file what it returned, and give every page back while it answers.
+ */
 static void vb_release_all(struct vballoon *vb)
 {
-	mutex_lock(&vb->lock);
-	while (vb->num_pages) {
-		if (vb_deflate(vb, vb->num_pages))
+	struct vb_batch_cost c = {};
+	unsigned int tries = 0;
+	bool more = true;
+
+	mutex_lock(&vb->iq.lock);
+	vb_queue_wait_idle(vb, &vb->iq, VB_ACK_TIMEOUT);
+	vb_settle_limbo(vb, &c);
+	vb_iq_ready(vb);
+	mutex_unlock(&vb->iq.lock);
+	vb_account(vb, true, &c);
+
+	mutex_lock(&vb->dq.lock);
+	vb_queue_wait_idle(vb, &vb->dq, VB_ACK_TIMEOUT);
+	while (more && READ_ONCE(vb->num_pages)) {
+		if (vb_deflate(vb, vb->num_pages, VB_ACK_TIMEOUT))
 			continue;
-		/* Single pages isolated by compaction come back shortly. */
-		mutex_unlock(&vb->lock);
-		msleep(20);
-		mutex_lock(&vb->lock);
+		/* A host that did not answer is asked no more. */
+		if (vb_queue_ready(vb, &vb->dq))
+			break;
+		mutex_unlock(&vb->dq.lock);
+		more = vb_wait_isolated(&tries);
+		mutex_lock(&vb->dq.lock);
 	}
 	vb_report_actual(vb);
-	mutex_unlock(&vb->lock);
+	mutex_unlock(&vb->dq.lock);
+}
+
+/*
+ * After the reset nothing the host had is acted on any more.  What is
+ * left (limbo, and the balloon if the host stopped answering) is freed,
+ * or, with MUST_TELL_HOST, never used again.  Holds both queue locks.
+ */
+static void vb_drop_rest(struct vballoon *vb)
+{
+	struct vb_batch_cost c = {};
+	struct page *page = vb->mig_limbo;
+	unsigned int nr, tries = 0;
+	unsigned long leaked = 0;
+
+	lockdep_assert_held(&vb->iq.lock);
+	lockdep_assert_held(&vb->dq.lock);
+	if (vb->tell_host_first) {
+		if (!vb->deflate_on_oom)
+			/* Limbo pages never left MemTotal; these do now. */
+			for (nr = 0; nr < vb->ilimbo; nr++)
+				adjust_managed_page_count(
+					pfn_to_page(vb->ibatch[nr].pfn),
+					-(1L << vb->ibatch[nr].order));
+		for (nr = 0; nr < vb->ilimbo; nr++)
+			leaked += 1UL << vb->ibatch[nr].order;
+		if (page) {
+			__SetPageOffline(page);
+			leaked++;
+		}
+	} else {
+		vb_free_fresh(vb->ibatch, vb->ilimbo);
+		if (page) {
+			if (!vb->deflate_on_oom)
+				adjust_managed_page_count(page, 1);
+			put_page(page);
+		}
+	}
+	vb->ilimbo = 0;
+	vb->mig_limbo = NULL;
+
+	while (READ_ONCE(vb->num_pages)) {
+		nr = vb_pick_batch(vb, vb->num_pages, &c);
+		if (!nr) {
+			/* Compaction cannot take the queue locks: back soon. */
+			if (!vb_wait_isolated(&tries))
+				break;
+			continue;
+		}
+		if (vb->tell_host_first)
+			leaked += vb_leak(vb, vb->dbatch, nr);
+		else
+			vb_release(vb, vb->dbatch, nr, &c);
+	}
+	vb_account(vb, false, &c);
+	vb_count_leak(vb, leaked);
 }
 
 static void vb_set_stop(struct vballoon *vb, bool stop)
@@ -679,26 +674,41 @@ static void vb_set_stop(struct vballoon *vb, bool stop)
 	spin_unlock_irq(&vb->stop_lock);
 }
 
-/* No work runs or gets queued after this, until vb_set_stop(vb, false). */
-static void vb_cancel_work(struct vballoon *vb)
+/* Remove or freeze: queue no more work and end every wait for the host. */
+static void vb_quiesce(struct vballoon *vb)
 {
 	vb_set_stop(vb, true);
+	WRITE_ONCE(vb->abort, true);
+	wake_up_all(&vb->acked);
+}
+
+/* No work runs after this; waits for the host end by time again. */
+static void vb_cancel_work(struct vballoon *vb)
+{
 	cancel_delayed_work_sync(&vb->update_work);
 	cancel_work_sync(&vb->stats_work);
+	WRITE_ONCE(vb->abort, false);
 }
 
 /* Empty the balloon, reset the device and drop its queues. */
 static void vb_teardown(struct vballoon *vb)
 {
+	/* A restore that failed left no queues, and the balloon empty. */
+	if (!vb->iq.vq)
+		return;
 	vb_release_all(vb);
-	mutex_lock(&vb->lock);
+	mutex_lock(&vb->iq.lock);
+	mutex_lock(&vb->dq.lock);
 	virtio_reset_device(vb->vdev);
-	vb_xfer_drain(vb);
+	vb_queue_detach(vb, &vb->iq);
+	vb_queue_detach(vb, &vb->dq);
+	vb_drop_rest(vb);
 	vb->vdev->config->del_vqs(vb->vdev);
-	vb->ivq = NULL;
-	vb->dvq = NULL;
+	vb->iq.vq = NULL;
+	vb->dq.vq = NULL;
 	vb->svq = NULL;
-	mutex_unlock(&vb->lock);
+	mutex_unlock(&vb->dq.lock);
+	mutex_unlock(&vb->iq.lock);
 }
 
 static void vb_init_state(struct vballoon *vb)
@@ -706,6 +716,9 @@ static void vb_init_state(struct vballoon *vb)
 	unsigned int o;
 
 	mutex_init(&vb->lock);
+	/* Two lock classes: iq.lock is taken before dq.lock. */
+	mutex_init(&vb->iq.lock);
+	mutex_init(&vb->dq.lock);
 	init_waitqueue_head(&vb->acked);
 	INIT_DELAYED_WORK(&vb->update_work, vb_update_work);
 	INIT_WORK(&vb->stats_work, vb_statsvq_work);
@@ -779,6 +792,8 @@ static void vb_remove(struct virtio_device *vdev)
 {
 	struct vballoon *vb = vdev->priv;
 
+	vb_quiesce(vb);
+	/* Waits for a running injection, which the abort has ended. */
 	vb_debugfs_exit(vb);
 	if (vb->oom_registered)
 		unregister_oom_notifier(&vb->oom_nb);
@@ -793,6 +808,7 @@ static int vb_freeze(struct virtio_device *vdev)
 {
 	struct vballoon *vb = vdev->priv;
 
+	vb_quiesce(vb);
 	vb_cancel_work(vb);
 	vb_teardown(vb);
 	return 0;
@@ -803,9 +819,11 @@ static int vb_restore(struct virtio_device *vdev)
 	struct vballoon *vb = vdev->priv;
 	int err;
 
-	mutex_lock(&vb->lock);
+	mutex_lock(&vb->iq.lock);
+	mutex_lock(&vb->dq.lock);
 	err = vb_find_vqs(vb);
-	mutex_unlock(&vb->lock);
+	mutex_unlock(&vb->dq.lock);
+	mutex_unlock(&vb->iq.lock);
 	if (err)
 		return err;
 	virtio_device_ready(vdev);

@@ -70,7 +70,7 @@ static void vb_show_state(struct seq_file *m, struct vballoon *vb)
 	vb_json_bool(m, "deflate_on_oom", vb->deflate_on_oom);
 	vb_json_bool(m, "must_tell_host", vb->tell_host_first);
 	vb_json_u64(m, "balloon_pages", READ_ONCE(vb->num_pages));
-	vb_json_u64(m, "target_pages", vb->ivq ? vb_target(vb) : 0);
+	vb_json_u64(m, "target_pages", vb->iq.vq ? vb_target(vb) : 0);
 	vb_json_orders(m, "balloon_blocks_by_order", held);
 }
 
@@ -98,8 +98,14 @@ static void vb_show_counters(struct seq_file *m, const struct vb_counters *k)
 	vb_json_u64(m, "deflate_free_ns", k->deflate_free_ns);
 	vb_json_u64(m, "deflate_total_ns", k->deflate_ns);
 	vb_json_u64(m, "xfer_errors", k->xfer_errors);
+	vb_json_u64(m, "xfer_timeouts", k->xfer_timeouts);
+	vb_json_u64(m, "leaked_pages", k->leaked_pages);
 	vb_json_u64(m, "oom_events", k->oom_events);
 	vb_json_u64(m, "oom_pages", k->oom_pages);
+	vb_json_u64(m, "oom_busy", k->oom_busy);
+	vb_json_u64(m, "oom_max_ns", k->oom_max_ns);
+	vb_json_u64(m, "lock_max_ns", k->lock_max_ns);
+	vb_json_u64(m, "irqoff_max_ns", k->irqoff_max_ns);
 	vb_json_u64(m, "migrated_pages", k->migrated_pages);
 	vb_json_u64(m, "stats_updates", k->stats_updates);
 	vb_json_u64(m, "inject_messages", k->inject_messages);
@@ -376,7 +382,7 @@ static struct scatterlist *vb_inject_build_sg(const struct vb_inject *in,
 static int vb_inject_sg_fits(struct vballoon *vb, unsigned int nents)
 {
 	if (!virtio_has_feature(vb->vdev, VIRTIO_RING_F_INDIRECT_DESC) &&
-	    nents > virtqueue_get_vring_size(vb->ivq))
+	    nents > virtqueue_get_vring_size(vb->iq.vq))
 		return -EINVAL;
 	return 0;
 }
@@ -391,7 +397,7 @@ static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 	/* SG descriptors only make sense in SG mode, buffers only outside. */
 	if ((in->kind == VB_MODE_SG) != (vb->mode == VB_MODE_SG))
 		return -EINVAL;
-	/* Allocate before taking the lock the OOM notifier needs. */
+	/* Allocate before taking the inflate queue's lock. */
 	if (in->kind == VB_MODE_SG)
 		sg = vb_inject_build_sg(in, size);
 	else
@@ -399,17 +405,20 @@ static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 	if (!sg && !buf)
 		return -ENOMEM;
 
-	err = mutex_lock_interruptible(&vb->lock);
+	err = mutex_lock_interruptible(&vb->iq.lock);
 	if (err)
 		goto out;
-	if (!vb->ivq)
+	if (!vb->iq.vq)
 		err = -ENODEV;
 	else if (sg)
 		err = vb_inject_sg_fits(vb, size) ?:
 		      vb_send_raw_sg(vb, sg, size, VB_INJECT_TIMEOUT);
 	else
 		err = vb_send_raw_buf(vb, buf, size, VB_INJECT_TIMEOUT);
-	mutex_unlock(&vb->lock);
+	/* A buffer the host did not return stays with the ring; vb frees it. */
+	if (buf && vb->inject_stale_buf == buf)
+		buf = NULL;
+	mutex_unlock(&vb->iq.lock);
 
 	spin_lock(&vb->stats_lock);
 	if (!err)
@@ -417,9 +426,6 @@ static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 	else if (err == -ETIMEDOUT)
 		vb->ctr.inject_timeouts++;
 	spin_unlock(&vb->stats_lock);
-	/* A timed-out buffer stays with the ring; vb frees it later. */
-	if (err == -ETIMEDOUT)
-		buf = NULL;
 out:
 	kfree(buf);
 	kvfree(sg);

@@ -3,9 +3,19 @@
  * vballoon.h - internal interfaces of the balloonbench virtio-balloon driver.
  *
  * core.c     probe/remove, inflate and deflate policy, OOM, migration
+ * pages.c    the balloon's pages: allocate, file, pick, give back
  * xfer.c     the four transfer modes: encoding requests and waiting
  * statsvq.c  the upstream memory statistics virtqueue
  * debugfs.c  stats/reset/inject files under /sys/kernel/debug/vballoon
+ *
+ * Locking, outermost first:
+ *   iq.lock   the inflate queue: the inflate worker, compaction, inject
+ *   dq.lock   the deflate queue: the worker, the OOM notifier, compaction
+ *   lock      the balloon's lists and counts, held for at most VB_CHUNK
+ *             entries at a time
+ *   bdi.pages_lock, stats_lock, stop_lock (spinlocks)
+ * Nothing allocates memory that may reclaim while holding dq.lock or lock,
+ * the two the OOM notifier takes, and every wait for the host is bounded.
  */
 #ifndef VBALLOON_H
 #define VBALLOON_H
@@ -43,6 +53,21 @@
  */
 #define VB_BATCH_MAX		16384
 
+/*
+ * Largest batch, bytes (256 MiB).  Target changes, compaction and the
+ * deflate queue's other users get their turn between batches; a batch of
+ * this size takes a few tens of milliseconds to allocate and discard.
+ */
+#define VB_BATCH_BYTES		(256UL << 20)
+
+/*
+ * Pages per call that runs with interrupts off (the bulk allocator, the
+ * balloon list walks under pages_lock) and entries per hold of vb->lock;
+ * cond_resched() between.  Zeroing 256 pages (init_on_alloc) takes about
+ * 100 us.
+ */
+#define VB_CHUNK		256
+
 /* Longest SG chain we build, descriptors (also bounded by the ring). */
 #define VB_SG_CHAIN_MAX		256
 
@@ -64,19 +89,42 @@ enum vb_ent_kind {
 	VB_ENT_SPLIT,	/* order-0 page cut out of a block (split_page) */
 };
 
+/* Where an entry of a transfer that failed stands with the host. */
+enum vb_fate {
+	VB_ACKED,	/* only in requests the host returned */
+	VB_POSTED,	/* in a request the host may not have acted on yet */
+	VB_UNSENT,	/* in no request the host ever saw */
+};
+
 /* One block of 2^order physically contiguous 4 KiB frames. */
 struct vb_ent {
 	unsigned long pfn;	/* first frame */
 	u8 order;		/* the block covers 2^order frames */
 	u8 kind;		/* enum vb_ent_kind */
+	u8 fate;		/* enum vb_fate, set by vb_sent_fates() */
 };
 
 /* What one transfer (a batch, a migration step, an injection) cost. */
 struct vb_xfer {
 	u64 requests;	/* requests the host completed */
 	u64 kicks;	/* notifications sent to the host */
+	u64 timeouts;	/* rounds the host did not complete in time */
 	u64 build_ns;	/* encoding requests, ns */
 	u64 wait_ns;	/* first add to last completion, ns */
+};
+
+/* A position in a batch: every frame before it was put into a request. */
+struct vb_pos {
+	unsigned int idx;	/* array walk: entry */
+	unsigned long off;	/* array walk: frames of that entry taken */
+	unsigned long pfn;	/* bitmap walk: first frame not taken */
+};
+
+/* How far a transfer got, for sorting out the entries of a failed one. */
+struct vb_sent {
+	bool by_pfn;		/* positions are frames (bitmap walk) */
+	struct vb_pos acked;	/* requests before this came back */
+	struct vb_pos posted;	/* requests before this were posted */
 };
 
 /*
@@ -104,9 +152,15 @@ struct vb_counters {
 	u64 deflate_wait_ns;	/* first add to last completion, ns */
 	u64 deflate_free_ns;	/* freeing pages, ns */
 	u64 deflate_ns;		/* whole deflate batches, ns */
-	u64 xfer_errors;	/* transfers the ring refused */
+	u64 xfer_errors;	/* transfers that failed */
+	u64 xfer_timeouts;	/* waits for the host that ran out of time */
+	u64 leaked_pages;	/* never reused: the host was not told */
 	u64 oom_events;		/* OOM notifier calls */
 	u64 oom_pages;		/* pages freed by the OOM notifier */
+	u64 oom_busy;		/* OOM calls that found the queue busy */
+	u64 oom_max_ns;		/* longest OOM notifier call, ns */
+	u64 lock_max_ns;	/* longest hold of vballoon.lock, ns */
+	u64 irqoff_max_ns;	/* longest bulk allocation or list walk, ns */
 	u64 migrated_pages;	/* single pages moved by compaction */
 	u64 stats_updates;	/* stats buffers sent to the host */
 	u64 inject_messages;	/* injected messages completed */
@@ -126,25 +180,39 @@ struct vb_batch_cost {
 };
 
 struct vballoon;
-struct vb_cur;
+struct vb_tx;
 
 /* A transfer mode: how blocks become requests on a virtqueue. */
 struct vb_mode_ops {
 	const char *name;	/* value of the mode= parameter */
 	int feature;		/* feature bit, -1 for legacy */
-	bool ascending;		/* runs read in PFN order via vb->map */
-	/* Encode the runs of c, send them on vq, wait; 0 or -errno. */
-	int (*send)(struct vballoon *vb, struct virtqueue *vq,
-		    struct vb_cur *c, struct vb_xfer *x);
+	bool ascending;		/* runs read in PFN order via the queue's map */
+	/* Encode the runs of t's batch, send them, wait; 0 or -errno. */
+	int (*send)(struct vb_tx *t);
 };
 
 extern const struct vb_mode_ops vb_modes[VB_NR_MODES];
 
+/*
+ * The inflate or the deflate queue and what a transfer on it needs; all
+ * of it belongs to whoever holds lock.
+ */
+struct vb_queue {
+	struct virtqueue *vq;		/* the virtqueue, NULL: no device */
+	struct mutex lock;		/* serialises requests on vq */
+	unsigned int stale;		/* requests left in the ring */
+	void *buf[VB_NR_BUFS];		/* request buffers (not SG) */
+	unsigned int nr_bufs;		/* buffers, at most the ring size */
+	struct scatterlist *sg;		/* SG mode chain, sg_max long */
+	unsigned int sg_max;		/* descriptors per SG chain */
+	unsigned long *map;		/* scratch bitmap, VB_MAP_BITS */
+};
+
 /* Per-device state. */
 struct vballoon {
 	struct virtio_device *vdev;	/* our device */
-	struct virtqueue *ivq;		/* inflate queue */
-	struct virtqueue *dvq;		/* deflate queue */
+	struct vb_queue iq;		/* inflate queue */
+	struct vb_queue dq;		/* deflate queue */
 	struct virtqueue *svq;		/* stats queue, or NULL */
 	enum vb_mode mode;		/* negotiated transfer mode */
 	const struct vb_mode_ops *ops;	/* vb_modes[mode] */
@@ -152,9 +220,11 @@ struct vballoon {
 	bool tell_host_first;		/* MUST_TELL_HOST negotiated */
 	bool deflate_on_oom;		/* DEFLATE_ON_OOM negotiated */
 
-	/* Serialises all use of ivq, dvq, the batch and the lists below. */
+	/* The balloon: the lists, counts and num_pages below. */
 	struct mutex lock;
+	u64 lock_t0;			/* when lock was taken, ns */
 	wait_queue_head_t acked;	/* woken when the host returns */
+	bool abort;			/* waits for the host end now */
 	struct delayed_work update_work; /* moves towards the target */
 	struct work_struct stats_work;	/* answers a stats request */
 	spinlock_t stop_lock;		/* protects stop */
@@ -166,14 +236,16 @@ struct vballoon {
 	struct list_head blocks[VB_NR_ORDERS];	/* via head page->lru */
 	struct balloon_dev_info bdi;	/* single pages, movable */
 
-	struct vb_ent *batch;		/* VB_BATCH_MAX entries */
+	/* The inflate worker's own: filled before any lock is taken. */
+	struct vb_ent *ibatch;		/* VB_BATCH_MAX entries */
+	unsigned int ilimbo;		/* ibatch entries the host still has */
+	struct page **bulk;		/* VB_CHUNK bulk allocator slots */
+	/* Under dq.lock. */
+	struct vb_ent *dbatch;		/* VB_BATCH_MAX entries */
+	/* Under iq.lock: a page compaction gave the host, not yet returned. */
+	struct page *mig_limbo;
 	unsigned int batch_cap;		/* entries usable per batch */
-	unsigned long batch_pages;	/* pages per batch, 0: no limit */
-	void *buf[VB_NR_BUFS];		/* request buffers (not SG) */
-	unsigned int nr_bufs;		/* buffers allocated */
-	struct scatterlist *sg;		/* SG mode chain, sg_max long */
-	unsigned int sg_max;		/* descriptors per SG chain */
-	unsigned long *map;		/* scratch bitmap, VB_MAP_BITS */
+	unsigned long batch_pages;	/* pages per batch */
 
 	/* Upstream statistics; the host reads them while posted on svq. */
 	struct virtio_balloon_stat stats[VIRTIO_BALLOON_S_NR];
@@ -197,12 +269,40 @@ void vb_account(struct vballoon *vb, bool inflate,
 		const struct vb_batch_cost *c);
 u32 vb_target(struct vballoon *vb);
 
+/* pages.c */
+void vb_note_max(struct vballoon *vb, u64 *max, u64 ns);
+void vb_lock(struct vballoon *vb);
+void vb_unlock(struct vballoon *vb);
+unsigned int vb_sort_out(struct vb_ent *ent, unsigned int nr,
+			 enum vb_fate fate);
+unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
+			    struct vb_batch_cost *c);
+void vb_free_fresh(const struct vb_ent *ent, unsigned int nr);
+void vb_insert_range(struct vballoon *vb, struct page *page, unsigned long n);
+void vb_commit(struct vballoon *vb, const struct vb_ent *ent, unsigned int nr,
+	       struct vb_batch_cost *c);
+unsigned int vb_pick_batch(struct vballoon *vb, unsigned long want,
+			   struct vb_batch_cost *c);
+void vb_put_back(struct vballoon *vb, const struct vb_ent *ent,
+		 unsigned int nr);
+void vb_release(struct vballoon *vb, const struct vb_ent *ent, unsigned int nr,
+		struct vb_batch_cost *c);
+unsigned long vb_leak(struct vballoon *vb, const struct vb_ent *ent,
+		      unsigned int nr);
+void vb_count_leak(struct vballoon *vb, unsigned long pages);
+
 /* xfer.c */
 int vb_xfer_init(struct vballoon *vb);
 void vb_xfer_exit(struct vballoon *vb);
-void vb_xfer_drain(struct vballoon *vb);
-int vb_send(struct vballoon *vb, struct virtqueue *vq,
-	    const struct vb_ent *ent, unsigned int nr, struct vb_xfer *x);
+int vb_queue_ready(struct vballoon *vb, struct vb_queue *q);
+bool vb_queue_wait_idle(struct vballoon *vb, struct vb_queue *q,
+			unsigned long timeout);
+void vb_queue_detach(struct vballoon *vb, struct vb_queue *q);
+int vb_send(struct vballoon *vb, struct vb_queue *q, const struct vb_ent *ent,
+	    unsigned int nr, unsigned long timeout, struct vb_xfer *x,
+	    struct vb_sent *s);
+void vb_sent_fates(const struct vb_sent *s, struct vb_ent *ent,
+		   unsigned int nr);
 int vb_send_raw_buf(struct vballoon *vb, void *buf, size_t len,
 		    unsigned long timeout);
 int vb_send_raw_sg(struct vballoon *vb, struct scatterlist *sg,

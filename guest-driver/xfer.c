@@ -10,10 +10,16 @@
  * batch instead of a sort.  Each mode packs runs into its message format
  * (include/vballoon_proto.h, docs/protocol.md), posts the requests,
  * notifies the host once and waits until the host has returned every one.
- * The caller holds vb->lock.
+ *
+ * Every wait is bounded: by a timeout, by the queue breaking and by
+ * vb->abort (remove, freeze).  Requests the host did not return stay in
+ * the ring and are counted in q->stale; the queue takes no new request
+ * until they are back, so that their buffers are never overwritten.  The
+ * caller of a transfer holds q->lock.
  */
 #include <linux/bitmap.h>
 #include <linux/ktime.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
@@ -46,10 +52,20 @@ struct vb_cur {
 	unsigned long pos;		/* next bit of the window */
 };
 
+/* One transfer of a batch on one queue. */
+struct vb_tx {
+	struct vballoon *vb;		/* the device */
+	struct vb_queue *q;		/* the queue, locked */
+	struct vb_cur c;		/* the batch */
+	unsigned long timeout;		/* jiffies a round may wait */
+	struct vb_xfer *x;		/* costs, added to */
+	struct vb_sent *s;		/* how far it got */
+};
+
 /* Fill one request buffer from the cursor; returns its length in bytes. */
 typedef size_t (*vb_fill_fn)(struct vb_cur *c, void *buf);
 
-static void vb_cur_init(struct vb_cur *c, struct vballoon *vb,
+static void vb_cur_init(struct vb_cur *c, unsigned long *map,
 			const struct vb_ent *ent, unsigned int nr)
 {
 	unsigned int i;
@@ -57,9 +73,9 @@ static void vb_cur_init(struct vb_cur *c, struct vballoon *vb,
 	memset(c, 0, sizeof(*c));
 	c->ent = ent;
 	c->nr = nr;
-	if (!vb->map || !nr)
+	if (!map || !nr)
 		return;
-	c->map = vb->map;
+	c->map = map;
 	c->lo = ULONG_MAX;
 	for (i = 0; i < nr; i++) {
 		c->lo = min(c->lo, ent[i].pfn);
@@ -68,6 +84,13 @@ static void vb_cur_init(struct vb_cur *c, struct vballoon *vb,
 	c->base = c->lo;
 }
 
+/* Where the cursor is: every frame before this has been taken. */
+static void vb_cur_pos(const struct vb_cur *c, struct vb_pos *p)
+{
+	p->idx = c->idx;
+	p->off = c->off;
+	p->pfn = c->base + c->pos;
+}
 /* Clear what the loaded window left in the scratch map. */
 static void vb_cur_unload(struct vb_cur *c)
 {
@@ -296,80 +319,119 @@ static bool vb_drop_stale(struct vballoon *vb, void *tok)
 	return true;
 }
 
-/* Collect returned requests; true once none is left (or vq is dead). */
-static bool vb_reap(struct vballoon *vb, struct virtqueue *vq,
+/*
+ * Collect what the host returned on q.  Our own requests carry q as their
+ * token and count down *left; a late injection is freed.
+ */
+static void vb_reap(struct vballoon *vb, struct vb_queue *q,
 		    unsigned int *left)
 {
 	unsigned int len;
 	void *tok;
 
-	while ((tok = virtqueue_get_buf(vq, &len))) {
+	while ((tok = virtqueue_get_buf(q->vq, &len))) {
 		if (vb_drop_stale(vb, tok))
 			continue;
-		if (!WARN_ON_ONCE(!*left))
+		if (!WARN_ON_ONCE(tok != q || !*left))
 			(*left)--;
 	}
-	return !*left || virtqueue_is_broken(vq);
+}
+
+/* The wait for q is over: all back, or no point in waiting on. */
+static bool vb_wait_done(struct vballoon *vb, struct vb_queue *q,
+			 unsigned int *left)
+{
+	vb_reap(vb, q, left);
+	return !*left || virtqueue_is_broken(q->vq) || READ_ONCE(vb->abort);
 }
 
 void vb_ack(struct virtqueue *vq)
 {
 	struct vballoon *vb = vq->vdev->priv;
 
-	wake_up(&vb->acked);
+	wake_up_all(&vb->acked);
 }
 
-static void vb_kick_wait(struct vballoon *vb, struct virtqueue *vq,
-			 unsigned int queued, struct vb_xfer *x)
+/*
+ * Notify the host of queued requests and wait for all of them.  What is
+ * not back in time is left in the ring and counted as stale.
+ */
+static int vb_kick_wait(struct vb_tx *t, unsigned int queued)
 {
-	virtqueue_kick(vq);
-	x->kicks++;
-	x->requests += queued;
-	wait_event(vb->acked, vb_reap(vb, vq, &queued));
+	struct vballoon *vb = t->vb;
+	struct vb_queue *q = t->q;
+	unsigned int left = queued;
+	u64 t0 = ktime_get_ns();
+
+	virtqueue_kick(q->vq);
+	t->x->kicks++;
+	wait_event_timeout(vb->acked, vb_wait_done(vb, q, &left), t->timeout);
+	t->x->wait_ns += ktime_get_ns() - t0;
+	t->x->requests += queued - left;
+	if (!left) {
+		t->s->acked = t->s->posted;
+		return 0;
+	}
+	q->stale = left;
+	if (virtqueue_is_broken(q->vq))
+		return -EIO;
+	if (READ_ONCE(vb->abort))
+		return -ESHUTDOWN;
+	t->x->timeouts++;
+	return -ETIMEDOUT;
 }
 
-/* Legacy, bitmap, chunk: each request is one buffer, one descriptor. */
-static int vb_send_bufs(struct vballoon *vb, struct virtqueue *vq,
-			struct vb_cur *c, vb_fill_fn fill, unsigned int nbufs,
-			struct vb_xfer *x)
+/*
+ * Legacy, bitmap, chunk: each request is one buffer, one descriptor.  Up
+ * to nbufs buffers are filled, posted and waited for per round; a buffer
+ * the ring had no room for is posted in the next round as it is.
+ */
+static int vb_send_bufs(struct vb_tx *t, vb_fill_fn fill, unsigned int nbufs)
 {
+	struct vb_queue *q = t->q;
+	struct vb_pos end[VB_NR_BUFS];
 	size_t len[VB_NR_BUFS];
+	unsigned int n = 0, next = 0, queued;
 	struct scatterlist sg;
-	unsigned int n, queued;
-	int err = 0;
-	u64 t0, t1;
+	int err = 0, werr;
+	u64 t0;
 
-	while (!err) {
-		/* The first look at the batch loads the map: count it here. */
-		t0 = ktime_get_ns();
-		for (n = 0; n < nbufs && !vb_cur_done(c); n++) {
-			len[n] = fill(c, vb->buf[n]);
-			if (WARN_ON_ONCE(!len[n])) {
-				err = -EINVAL;
-				break;
+	for (;;) {
+		if (next == n) {
+			/* The first look at the batch loads the map. */
+			t0 = ktime_get_ns();
+			for (n = 0, next = 0; n < nbufs && !vb_cur_done(&t->c);
+			     n++) {
+				len[n] = fill(&t->c, q->buf[n]);
+				if (WARN_ON_ONCE(!len[n]))
+					return -EINVAL;
+				vb_cur_pos(&t->c, &end[n]);
 			}
+			t->x->build_ns += ktime_get_ns() - t0;
+			if (!n)
+				return 0;
 		}
-		t1 = ktime_get_ns();
-		x->build_ns += t1 - t0;
-		if (!n)
-			break;
-
-		for (queued = 0; !err && queued < n; queued++) {
-			sg_init_one(&sg, vb->buf[queued], len[queued]);
-			err = virtqueue_add_outbuf(vq, &sg, 1, vb->buf[queued],
+		for (queued = 0; next < n; next++, queued++) {
+			sg_init_one(&sg, q->buf[next], len[next]);
+			err = virtqueue_add_outbuf(q->vq, &sg, 1, q,
 						   GFP_NOWAIT | __GFP_NOWARN);
 			if (err)
 				break;
+			t->s->posted = end[next];
 		}
-		if (queued)
-			vb_kick_wait(vb, vq, queued, x);
-		x->wait_ns += ktime_get_ns() - t1;
+		if (!queued)
+			return err;
+		werr = vb_kick_wait(t, queued);
+		if (werr)
+			return werr;
+		/* A full ring takes the rest once it has drained. */
+		if (err && err != -ENOSPC)
+			return err;
 	}
-	return err;
 }
 
-/* Build one SG chain of at most max descriptors into vb->sg. */
-static unsigned int vb_sg_fill(struct vballoon *vb, struct vb_cur *c,
+/* Build one SG chain of at most max descriptors into q->sg. */
+static unsigned int vb_sg_fill(struct vb_queue *q, struct vb_cur *c,
 			       unsigned int max)
 {
 	unsigned int n = 0;
@@ -379,87 +441,87 @@ static unsigned int vb_sg_fill(struct vballoon *vb, struct vb_cur *c,
 		len = vb_cur_run(c, VB_SG_RUN_MAX, &pfn);
 		if (!len)
 			break;
-		sg_unmark_end(&vb->sg[n]);
+		sg_unmark_end(&q->sg[n]);
 		/* The descriptor is the ballooned memory itself. */
-		sg_set_page(&vb->sg[n], pfn_to_page(pfn), len << PAGE_SHIFT, 0);
+		sg_set_page(&q->sg[n], pfn_to_page(pfn), len << PAGE_SHIFT, 0);
 		n++;
 	}
 	if (n)
-		sg_mark_end(&vb->sg[n - 1]);
+		sg_mark_end(&q->sg[n - 1]);
 	return n;
 }
 
 /*
  * SG: every run is one descriptor of a chain; chains are added until the
  * ring is full (or the batch is done), then the host is notified once.  A
- * chain the ring could not take waits in vb->sg for the next round.
+ * chain the ring could not take waits in q->sg for the next round.
  */
-static int vb_sg_send(struct vballoon *vb, struct virtqueue *vq,
-		      struct vb_cur *c, struct vb_xfer *x)
+static int vb_sg_send(struct vb_tx *t)
 {
-	bool indirect = virtio_has_feature(vb->vdev,
+	struct vb_queue *q = t->q;
+	bool indirect = virtio_has_feature(t->vb->vdev,
 					   VIRTIO_RING_F_INDIRECT_DESC);
 	unsigned int n = 0, queued, max;
-	int err = 0;
-	u64 t0, t1;
+	struct vb_pos end = {};
+	int err = 0, werr;
+	u64 t0;
 
 	for (;;) {
 		queued = 0;
 		for (;;) {
 			if (!n) {
 				/* Without indirect tables, one slot each. */
-				max = indirect ? vb->sg_max :
-				      min(vb->sg_max, vq->num_free);
+				max = indirect ? q->sg_max :
+				      min(q->sg_max, q->vq->num_free);
 				if (!max)
 					break;
 				t0 = ktime_get_ns();
-				n = vb_sg_fill(vb, c, max);
-				x->build_ns += ktime_get_ns() - t0;
+				n = vb_sg_fill(q, &t->c, max);
+				vb_cur_pos(&t->c, &end);
+				t->x->build_ns += ktime_get_ns() - t0;
 				if (!n)
 					break;
 			}
-			t1 = ktime_get_ns();
+			t0 = ktime_get_ns();
 			/* Never sleep here: the OOM notifier may be waiting. */
-			err = virtqueue_add_outbuf(vq, vb->sg, n, vb,
+			err = virtqueue_add_outbuf(q->vq, q->sg, n, q,
 						   GFP_NOWAIT | __GFP_NOWARN);
-			x->wait_ns += ktime_get_ns() - t1;
+			t->x->wait_ns += ktime_get_ns() - t0;
 			if (err)
 				break;
+			t->s->posted = end;
 			n = 0;
 			queued++;
 		}
 		if (!queued)
 			break;
-		t1 = ktime_get_ns();
-		vb_kick_wait(vb, vq, queued, x);
-		x->wait_ns += ktime_get_ns() - t1;
+		werr = vb_kick_wait(t, queued);
+		if (werr)
+			return werr;
 		if (err && err != -ENOSPC)
-			break;
+			return err;
 		err = 0;
 	}
 	/* A full ring that never drained, or a chain it cannot take. */
-	if (!err && (n || !vb_cur_done(c)))
+	if (!err && (n || !vb_cur_done(&t->c)))
 		err = -ENOSPC;
 	return err;
 }
 
-static int vb_legacy_send(struct vballoon *vb, struct virtqueue *vq,
-			  struct vb_cur *c, struct vb_xfer *x)
+static int vb_legacy_send(struct vb_tx *t)
 {
 	/* One request per notification, as the upstream driver does. */
-	return vb_send_bufs(vb, vq, c, vb_legacy_fill, 1, x);
+	return vb_send_bufs(t, vb_legacy_fill, 1);
 }
 
-static int vb_bitmap_send(struct vballoon *vb, struct virtqueue *vq,
-			  struct vb_cur *c, struct vb_xfer *x)
+static int vb_bitmap_send(struct vb_tx *t)
 {
-	return vb_send_bufs(vb, vq, c, vb_bitmap_fill, vb->nr_bufs, x);
+	return vb_send_bufs(t, vb_bitmap_fill, t->q->nr_bufs);
 }
 
-static int vb_chunk_send(struct vballoon *vb, struct virtqueue *vq,
-			 struct vb_cur *c, struct vb_xfer *x)
+static int vb_chunk_send(struct vb_tx *t)
 {
-	return vb_send_bufs(vb, vq, c, vb_chunk_fill, vb->nr_bufs, x);
+	return vb_send_bufs(t, vb_chunk_fill, t->q->nr_bufs);
 }
 
 const struct vb_mode_ops vb_modes[VB_NR_MODES] = {
@@ -489,64 +551,183 @@ const struct vb_mode_ops vb_modes[VB_NR_MODES] = {
 	},
 };
 
-int vb_send(struct vballoon *vb, struct virtqueue *vq,
-	    const struct vb_ent *ent, unsigned int nr, struct vb_xfer *x)
+/*
+ * Send nr entries on q and wait for the host, each round at most timeout
+ * jiffies.  On failure s says which entries the host acknowledged, which
+ * it may still act on and which it never saw (vb_sent_fates()).  The
+ * caller holds q->lock and has checked vb_queue_ready().
+ */
+int vb_send(struct vballoon *vb, struct vb_queue *q, const struct vb_ent *ent,
+	    unsigned int nr, unsigned long timeout, struct vb_xfer *x,
+	    struct vb_sent *s)
 {
-	struct vb_cur c;
+	struct vb_tx t = {
+		.vb = vb,
+		.q = q,
+		.timeout = timeout,
+		.x = x,
+		.s = s,
+	};
 	u64 t0;
 	int err;
 
+	lockdep_assert_held(&q->lock);
+	vb_cur_init(&t.c, q->map, ent, nr);
+	s->by_pfn = t.c.map;
+	vb_cur_pos(&t.c, &s->acked);
+	s->posted = s->acked;
 	if (!nr)
 		return 0;
-	vb_cur_init(&c, vb, ent, nr);
-	err = vb->ops->send(vb, vq, &c, x);
+	if (WARN_ON_ONCE(q->stale))
+		return -EBUSY;
+	err = vb->ops->send(&t);
 	t0 = ktime_get_ns();
-	vb_cur_finish(&c);
+	vb_cur_finish(&t.c);
 	x->build_ns += ktime_get_ns() - t0;
 	return err;
 }
-/* Collect returned requests until tok is back (or the vq is dead). */
+
+/* Every frame of ent[i] lies before p. */
+static bool vb_pos_covers(const struct vb_sent *s, const struct vb_pos *p,
+			  const struct vb_ent *ent, unsigned int i)
+{
+	if (s->by_pfn)
+		return ent[i].pfn + (1UL << ent[i].order) <= p->pfn;
+	return i < p->idx;
+}
+
+/* Some frame of ent[i] lies before p. */
+static bool vb_pos_touches(const struct vb_sent *s, const struct vb_pos *p,
+			   const struct vb_ent *ent, unsigned int i)
+{
+	if (s->by_pfn)
+		return ent[i].pfn < p->pfn;
+	return i < p->idx || (i == p->idx && p->off);
+}
+
+/* After a failed vb_send(): where each entry stands, in ent[i].fate. */
+void vb_sent_fates(const struct vb_sent *s, struct vb_ent *ent,
+		   unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		if (vb_pos_covers(s, &s->acked, ent, i))
+			ent[i].fate = VB_ACKED;
+		else if (vb_pos_touches(s, &s->posted, ent, i))
+			ent[i].fate = VB_POSTED;
+		else
+			ent[i].fate = VB_UNSENT;
+	}
+}
+
+/*
+ * May a new request go on q?  Collects what the host returned since the
+ * last look.  0, or -ENODEV (no device), -ESHUTDOWN (going away), -EIO
+ * (broken), -EBUSY (requests of an earlier transfer still out).
+ */
+int vb_queue_ready(struct vballoon *vb, struct vb_queue *q)
+{
+	lockdep_assert_held(&q->lock);
+	if (!q->vq)
+		return -ENODEV;
+	if (READ_ONCE(vb->abort))
+		return -ESHUTDOWN;
+	vb_reap(vb, q, &q->stale);
+	if (virtqueue_is_broken(q->vq))
+		return -EIO;
+	return q->stale ? -EBUSY : 0;
+}
+
+/* Wait up to timeout jiffies for the stale requests of q; true when none. */
+bool vb_queue_wait_idle(struct vballoon *vb, struct vb_queue *q,
+			unsigned long timeout)
+{
+	lockdep_assert_held(&q->lock);
+	if (!q->vq)
+		return false;
+	wait_event_timeout(vb->acked, vb_wait_done(vb, q, &q->stale), timeout);
+	return !q->stale;
+}
+
+/* After the device reset: nothing in the ring will be acted on any more. */
+void vb_queue_detach(struct vballoon *vb, struct vb_queue *q)
+{
+	void *tok;
+
+	lockdep_assert_held(&q->lock);
+	if (!q->vq)
+		return;
+	vb_reap(vb, q, &q->stale);
+	while ((tok = virtqueue_detach_unused_buf(q->vq))) {
+		if (vb_drop_stale(vb, tok))
+			continue;
+		if (!WARN_ON_ONCE(tok != q || !q->stale))
+			q->stale--;
+	}
+	WARN_ON_ONCE(q->stale);
+	q->stale = 0;
+}
+
+/*
+ * Collect returned requests until tok is back.  Stale requests of our own
+ * that come back meanwhile count down q->stale.
+ */
 static bool vb_reap_token(struct vballoon *vb, void *tok, bool *back)
 {
+	struct vb_queue *q = &vb->iq;
 	unsigned int len;
 	void *t;
 
-	while ((t = virtqueue_get_buf(vb->ivq, &len))) {
+	while ((t = virtqueue_get_buf(q->vq, &len))) {
 		if (t == tok)
 			*back = true;
-		else
-			vb_drop_stale(vb, t);
+		else if (vb_drop_stale(vb, t))
+			continue;
+		else if (!WARN_ON_ONCE(t != q || !q->stale))
+			q->stale--;
 	}
-	return *back || virtqueue_is_broken(vb->ivq);
+	return *back || virtqueue_is_broken(q->vq) || READ_ONCE(vb->abort);
 }
 
 /*
  * Post one crafted request on the inflate queue and wait up to timeout
- * jiffies.  On -ETIMEDOUT the request stays in the ring: buf (may be NULL)
- * is then owned by vb and freed when the host returns it or at removal.
+ * jiffies.  If it was posted but is not back (-ETIMEDOUT; -EIO: broken;
+ * -ENODEV: the device is going away) it stays in the ring: buf (may be
+ * NULL) is then owned by vb and freed when the host returns it or at
+ * removal.  The caller holds
+ * iq.lock; the OOM notifier never takes it, so the ring may allocate its
+ * indirect table with reclaim.
  */
 static int vb_send_raw(struct vballoon *vb, struct scatterlist *sg,
 		       unsigned int nents, void *tok, void *buf,
 		       unsigned long timeout)
 {
+	struct vb_queue *q = &vb->iq;
 	bool back = false;
 	int err;
 
+	lockdep_assert_held(&q->lock);
+	if (READ_ONCE(vb->abort))
+		return -ENODEV;
+	/* A late injection may be back by now. */
+	vb_reap(vb, q, &q->stale);
 	if (vb->inject_stale)
 		return -EBUSY;
-	/* NORETRY: no OOM kill (whose notifier takes vb->lock) from here. */
-	err = virtqueue_add_outbuf(vb->ivq, sg, nents, tok,
+	/* NORETRY: no OOM kill from here. */
+	err = virtqueue_add_outbuf(q->vq, sg, nents, tok,
 				   GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
 	if (err)
 		return err;
-	virtqueue_kick(vb->ivq);
-	if (!wait_event_timeout(vb->acked, vb_reap_token(vb, tok, &back),
-				timeout)) {
-		vb->inject_stale = tok;
-		vb->inject_stale_buf = buf;
-		return -ETIMEDOUT;
-	}
-	return back ? 0 : -EIO;
+	virtqueue_kick(q->vq);
+	wait_event_timeout(vb->acked, vb_reap_token(vb, tok, &back), timeout);
+	if (back)
+		return 0;
+	vb->inject_stale = tok;
+	vb->inject_stale_buf = buf;
+	if (virtqueue_is_broken(q->vq))
+		return -EIO;
+	return READ_ONCE(vb->abort) ? -ENODEV : -ETIMEDOUT;
 }
 
 int vb_send_raw_buf(struct vballoon *vb, void *buf, size_t len,
@@ -565,103 +746,104 @@ int vb_send_raw_sg(struct vballoon *vb, struct scatterlist *sg,
 	return vb_send_raw(vb, sg, nents, &vb->inject_stale, NULL, timeout);
 }
 
-/* Free what a timed-out injection left once the device has been reset. */
-void vb_xfer_drain(struct vballoon *vb)
+/* Request buffers sized for the queue they are used on. */
+static int vb_queue_alloc(struct vballoon *vb, struct vb_queue *q)
 {
-	struct virtqueue *vq[] = { vb->ivq, vb->dvq };
-	unsigned int i;
-	void *tok;
-
-	for (i = 0; i < ARRAY_SIZE(vq); i++)
-		while ((tok = virtqueue_detach_unused_buf(vq[i])))
-			vb_drop_stale(vb, tok);
-}
-
-static unsigned int vb_sg_chain_max(struct vballoon *vb)
-{
-	unsigned int n = VB_SG_CHAIN_MAX;
-
-	/* A chain may not be longer than the queue it goes on. */
-	n = min(n, virtqueue_get_vring_size(vb->ivq));
-	n = min(n, virtqueue_get_vring_size(vb->dvq));
-	return n;
-}
-
-/* Allocate the batch and the request buffers the mode needs. */
-int vb_xfer_init(struct vballoon *vb)
-{
-	unsigned int want;
-
-	vb->batch = kvcalloc(VB_BATCH_MAX, sizeof(*vb->batch), GFP_KERNEL);
-	if (!vb->batch)
-		return -ENOMEM;
-	vb->batch_cap = VB_BATCH_MAX;
-	vb->batch_pages = 0;
+	unsigned int want, ring = virtqueue_get_vring_size(q->vq);
 
 	switch (vb->mode) {
 	case VB_MODE_LEGACY:
-		vb->buf[0] = kmalloc(VBALLOON_LEGACY_MAX_PFNS * sizeof(__le32),
-				     GFP_KERNEL);
-		if (!vb->buf[0])
-			goto err;
-		vb->nr_bufs = 1;
-		/* A batch is one request, or one whole block if larger. */
-		vb->batch_pages = max_t(unsigned long, VBALLOON_LEGACY_MAX_PFNS,
-					1UL << vb->max_order);
+		q->buf[0] = kmalloc(VBALLOON_LEGACY_MAX_PFNS * sizeof(__le32),
+				    GFP_KERNEL);
+		if (!q->buf[0])
+			return -ENOMEM;
+		q->nr_bufs = 1;
 		break;
 	case VB_MODE_BITMAP:
 	case VB_MODE_CHUNK:
 		BUILD_BUG_ON(VBALLOON_CHUNK_MAX_PER_REQ *
 			     sizeof(struct vballoon_chunk) > VB_BUF_BYTES);
 		BUILD_BUG_ON(VBALLOON_BITMAP_MAX_REQ_BYTES > VB_BUF_BYTES);
-		want = min_t(unsigned int, VB_NR_BUFS,
-			     virtqueue_get_vring_size(vb->ivq));
-		for (vb->nr_bufs = 0; vb->nr_bufs < want; vb->nr_bufs++) {
-			vb->buf[vb->nr_bufs] = kmalloc(VB_BUF_BYTES,
-						       GFP_KERNEL |
-						       __GFP_NOWARN);
-			if (!vb->buf[vb->nr_bufs])
+		want = min_t(unsigned int, VB_NR_BUFS, ring);
+		for (q->nr_bufs = 0; q->nr_bufs < want; q->nr_bufs++) {
+			q->buf[q->nr_bufs] = kmalloc(VB_BUF_BYTES,
+						     GFP_KERNEL | __GFP_NOWARN);
+			if (!q->buf[q->nr_bufs])
 				break;
 		}
-		if (!vb->nr_bufs)
-			goto err;
+		if (!q->nr_bufs)
+			return -ENOMEM;
 		break;
 	case VB_MODE_SG:
-		vb->sg_max = vb_sg_chain_max(vb);
-		vb->sg = kvcalloc(vb->sg_max, sizeof(*vb->sg), GFP_KERNEL);
-		if (!vb->sg)
-			goto err;
-		sg_init_table(vb->sg, vb->sg_max);
+		/* A chain may not be longer than the queue it goes on. */
+		q->sg_max = min_t(unsigned int, VB_SG_CHAIN_MAX, ring);
+		q->sg = kvcalloc(q->sg_max, sizeof(*q->sg), GFP_KERNEL);
+		if (!q->sg)
+			return -ENOMEM;
+		sg_init_table(q->sg, q->sg_max);
 		break;
 	default:
 		WARN_ON_ONCE(1);
-		goto err;
+		return -EINVAL;
 	}
 	if (vb->ops->ascending) {
-		vb->map = kvzalloc(BITS_TO_LONGS(VB_MAP_BITS) * sizeof(long),
-				   GFP_KERNEL);
-		if (!vb->map)
-			goto err;
+		q->map = kvzalloc(BITS_TO_LONGS(VB_MAP_BITS) * sizeof(long),
+				  GFP_KERNEL);
+		if (!q->map)
+			return -ENOMEM;
 	}
 	return 0;
-err:
-	vb_xfer_exit(vb);
-	return -ENOMEM;
 }
 
-void vb_xfer_exit(struct vballoon *vb)
+static void vb_queue_free(struct vb_queue *q)
 {
 	unsigned int i;
 
 	for (i = 0; i < VB_NR_BUFS; i++) {
-		kfree(vb->buf[i]);
-		vb->buf[i] = NULL;
+		kfree(q->buf[i]);
+		q->buf[i] = NULL;
 	}
-	vb->nr_bufs = 0;
-	kvfree(vb->sg);
-	vb->sg = NULL;
-	kvfree(vb->map);
-	vb->map = NULL;
-	kvfree(vb->batch);
-	vb->batch = NULL;
+	q->nr_bufs = 0;
+	kvfree(q->sg);
+	q->sg = NULL;
+	kvfree(q->map);
+	q->map = NULL;
+}
+
+/* Allocate the batches and the request buffers the mode needs. */
+int vb_xfer_init(struct vballoon *vb)
+{
+	int err = -ENOMEM;
+
+	vb->ibatch = kvcalloc(VB_BATCH_MAX, sizeof(*vb->ibatch), GFP_KERNEL);
+	vb->dbatch = kvcalloc(VB_BATCH_MAX, sizeof(*vb->dbatch), GFP_KERNEL);
+	vb->bulk = kcalloc(VB_CHUNK, sizeof(*vb->bulk), GFP_KERNEL);
+	if (!vb->ibatch || !vb->dbatch || !vb->bulk)
+		goto err;
+	vb->batch_cap = VB_BATCH_MAX;
+	vb->batch_pages = VB_BATCH_BYTES >> PAGE_SHIFT;
+	/* Legacy: a batch is one request, or one whole block if larger. */
+	if (vb->mode == VB_MODE_LEGACY)
+		vb->batch_pages = max_t(unsigned long, VBALLOON_LEGACY_MAX_PFNS,
+					1UL << vb->max_order);
+	err = vb_queue_alloc(vb, &vb->iq);
+	if (!err)
+		err = vb_queue_alloc(vb, &vb->dq);
+	if (!err)
+		return 0;
+err:
+	vb_xfer_exit(vb);
+	return err;
+}
+
+void vb_xfer_exit(struct vballoon *vb)
+{
+	vb_queue_free(&vb->iq);
+	vb_queue_free(&vb->dq);
+	kfree(vb->bulk);
+	vb->bulk = NULL;
+	kvfree(vb->dbatch);
+	vb->dbatch = NULL;
+	kvfree(vb->ibatch);
+	vb->ibatch = NULL;
 }

@@ -2,7 +2,7 @@
 /*
  * vballoon_proto.h - the balloonbench virtio-balloon wire protocol.
  *
- * One header for the guest driver (guest-driver/vballoon.c), the host
+ * One header for the guest driver (guest-driver/, vballoon.ko), the host
  * device (host-device/patches/, which carries a copy that a test compares
  * with this one) and the harness.  Everything on the wire is little endian.
  * docs/protocol.md describes each message in prose.

@@ -17,7 +17,8 @@ inflate_batches inflate_requests inflate_kicks inflate_alloc_ns
 inflate_build_ns inflate_wait_ns inflate_total_ns deflate_pages
 deflate_blocks_by_order deflate_splits deflate_batches deflate_requests
 deflate_kicks deflate_build_ns deflate_wait_ns deflate_free_ns
-deflate_total_ns xfer_errors oom_events oom_pages migrated_pages
+deflate_total_ns xfer_errors xfer_timeouts leaked_pages oom_events
+oom_pages oom_busy oom_max_ns lock_max_ns irqoff_max_ns migrated_pages
 stats_updates inject_messages inject_timeouts'
 N=21
 plan $N

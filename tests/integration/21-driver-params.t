@@ -6,13 +6,20 @@
 . "$(dirname "$0")/lib/driver.bash"
 drv_require stock
 
-KO=$TOP/guest-driver/vballoon.ko
+KO=${DRV_KO:-$TOP/guest-driver/vballoon.ko}
 N=11
 plan $N
 
+# Parameters whose description is not empty: modinfo prints "name:desc
+# (type)", and "name: (type)" for one without MODULE_PARM_DESC.
+described() {
+	modinfo -F parm "$1" |
+		sed -n 's/^\([a-z_]*\):\(.*[^ ].*\) ([^()]*)$/\1/p' |
+		sort | tr '\n' ' '
+}
+
 if [[ -e $KO ]]; then
-	is "$(modinfo -F parm "$KO" | cut -d: -f1 | sort | tr '\n' ' ')" \
-		"allow_inject max_order mode oom_pages " \
+	is "$(described "$KO")" "allow_inject max_order mode oom_pages " \
 		"every parameter has a description"
 else
 	not_ok "every parameter has a description"
