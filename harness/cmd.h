@@ -10,6 +10,13 @@ int cmd_compare(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 
+struct scenario_ops;
+/*
+ * Load a report and find the scenario that wrote it; NULL after saying
+ * what was wrong (a bad field, a scenario this build does not know).
+ */
+json_t *rt_load(const char *path, const struct scenario_ops **ops);
+
 /* 0 when two reports measure the same thing; else -EINVAL, err says why. */
 int rt_comparable(json_t *a, json_t *b, char *err, unsigned long len);
 

@@ -247,15 +247,9 @@ static int gate_load(const struct gate_args *a, struct gate_reports *r)
 	char err[1024];
 	int i;
 
-	r->now = rpt_load(a->report, err, sizeof(err));
+	r->now = rt_load(a->report, &r->ops);
 	if (!r->now)
-		goto bad;
-	r->ops = scn_find(rpt_scenario(r->now));
-	if (!r->ops) {
-		snprintf(err, sizeof(err), "%s: scenario '%s' is not one this "
-			 "build knows", a->report, rpt_scenario(r->now));
-		goto bad;
-	}
+		return -EINVAL;
 	for (i = 0; i < a->nbase; i++) {
 		r->base[r->nbase] = rpt_load(a->base[i], err, sizeof(err));
 		if (!r->base[r->nbase])

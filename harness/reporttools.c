@@ -33,7 +33,7 @@ static const char *rt_name(json_t *row)
 }
 
 /* Load a report and find its scenario's ops; NULL with the error said. */
-static json_t *rt_load(const char *path, const struct scenario_ops **ops)
+json_t *rt_load(const char *path, const struct scenario_ops **ops)
 {
 	char err[1024];
 	json_t *r = rpt_load(path, err, sizeof(err));

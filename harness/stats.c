@@ -60,38 +60,43 @@ int stats_welch(const struct stats *a, const struct stats *b, double *t,
 	return 0;
 }
 
+/*
+ * A two-sided quantile of Student's t from a table indexed by degrees of
+ * freedom (1..n-1), and past it z + slope / df, which approaches the
+ * normal quantile z.
+ */
+static double stats_t_lookup(const double *table, int n, double z,
+			     double slope, double df)
+{
+	int d = (int)floor(df);
+
+	if (d < 1)
+		d = 1;
+	return d < n ? table[d] : z + slope / df;
+}
+
 double stats_t_crit95(double df)
 {
-	/* Two-sided 95 % quantiles of Student's t for small df. */
 	static const double table[] = {
 		0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
 		2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
 		2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
 		2.052, 2.048, 2.045, 2.042,
 	};
-	int d = (int)floor(df);
 
-	if (d < 1)
-		d = 1;
-	if (d < (int)(sizeof(table) / sizeof(table[0])))
-		return table[d];
-	return 1.960 + 2.4 / df;	/* approaches the normal quantile */
+	return stats_t_lookup(table, sizeof(table) / sizeof(table[0]), 1.960,
+			      2.4, df);
 }
 
 double stats_t_crit99(double df)
 {
-	/* Two-sided 99 % quantiles of Student's t for small df. */
 	static const double table[] = {
 		0, 63.657, 9.925, 5.841, 4.604, 4.032, 3.707, 3.499, 3.355,
 		3.250, 3.169, 3.106, 3.055, 3.012, 2.977, 2.947, 2.921, 2.898,
 		2.878, 2.861, 2.845, 2.831, 2.819, 2.807, 2.797, 2.787, 2.779,
 		2.771, 2.763, 2.756, 2.750,
 	};
-	int d = (int)floor(df);
 
-	if (d < 1)
-		d = 1;
-	if (d < (int)(sizeof(table) / sizeof(table[0])))
-		return table[d];
-	return 2.576 + 5.5 / df;	/* approaches the normal quantile */
+	return stats_t_lookup(table, sizeof(table) / sizeof(table[0]), 2.576,
+			      5.5, df);
 }
