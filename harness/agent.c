@@ -254,23 +254,52 @@ static int agent_exec_failed(int rc, const char *cmd, char *err,
 	return rc;
 }
 
+int agent_exec_start(struct agent *a, const char *cmd, int capture,
+		     long long *pid, int timeout_ms, char *err,
+		     unsigned long len)
+{
+	json_t *ret = NULL, *args;
+	int rc;
+
+	args = json_pack("{s:s, s:[s,s], s:b}", "path", "/bin/sh", "arg", "-c",
+			 cmd, "capture-output", capture);
+	rc = agent_call(a, "guest-exec", args, &ret, timeout_ms, err, len);
+	if (rc)
+		return agent_exec_failed(rc, cmd, err, len);
+	*pid = json_integer_value(json_object_get(ret, "pid"));
+	json_decref(ret);
+	return 0;
+}
+
+int agent_exec_status(struct agent *a, long long pid, struct agent_result *res,
+		      int timeout_ms, char *err, unsigned long len)
+{
+	json_t *ret = NULL;
+	int rc, done;
+
+	memset(res, 0, sizeof(*res));
+	rc = agent_call(a, "guest-exec-status",
+			json_pack("{s:I}", "pid", (json_int_t)pid), &ret,
+			timeout_ms, err, len);
+	if (rc)
+		return rc;
+	done = agent_parse_status(ret, res);
+	json_decref(ret);
+	return done;
+}
+
 int agent_exec(struct agent *a, const char *cmd, int timeout_ms,
 	       struct agent_result *res, char *err, unsigned long len)
 {
 	double deadline = bb_now_ms() + timeout_ms;
-	json_t *ret = NULL, *args;
-	json_int_t pid;
-	int rc, done = 0;
+	long long pid;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
-	args = json_pack("{s:s, s:[s,s], s:b}", "path", "/bin/sh", "arg", "-c",
-			 cmd, "capture-output", 1);
-	rc = agent_call(a, "guest-exec", args, &ret, timeout_ms, err, len);
+	rc = agent_exec_start(a, cmd, 1, &pid, timeout_ms, err, len);
 	if (rc)
-		return agent_exec_failed(rc, cmd, err, len);
-	pid = json_integer_value(json_object_get(ret, "pid"));
-	json_decref(ret);
-	while (!done) {
+		return rc;
+	for (;;) {
 		if (bb_interrupted)
 			return agent_exec_failed(-EINTR, cmd, err, len);
 		if (bb_now_ms() > deadline) {
@@ -278,17 +307,15 @@ int agent_exec(struct agent *a, const char *cmd, int timeout_ms,
 				 "%s", timeout_ms, cmd);
 			return -ETIMEDOUT;
 		}
-		rc = agent_call(a, "guest-exec-status",
-				json_pack("{s:I}", "pid", pid), &ret,
-				(int)(deadline - bb_now_ms()) + 1, err, len);
-		if (rc)
+		rc = agent_exec_status(a, pid, res,
+				       (int)(deadline - bb_now_ms()) + 1, err,
+				       len);
+		if (rc < 0)
 			return agent_exec_failed(rc, cmd, err, len);
-		done = agent_parse_status(ret, res);
-		json_decref(ret);
-		if (!done)
-			usleep(AGENT_POLL_MS * 1000);
+		if (rc)
+			return 0;
+		usleep(AGENT_POLL_MS * 1000);
 	}
-	return 0;
 }
 
 int agent_exec_json(struct agent *a, const char *cmd, int timeout_ms,

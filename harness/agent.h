@@ -73,6 +73,17 @@ int agent_exec(struct agent *a, const char *cmd, int timeout_ms,
 	       struct agent_result *res, char *err, unsigned long len);
 void agent_result_free(struct agent_result *res);
 
+/*
+ * The same in two steps, for many guests at once: start "/bin/sh -c CMD"
+ * (capture: keep its output for agent_exec_status), then ask whether it
+ * ended: 1 with res filled, 0 still running, or -errno.
+ */
+int agent_exec_start(struct agent *a, const char *cmd, int capture,
+		     long long *pid, int timeout_ms, char *err,
+		     unsigned long len);
+int agent_exec_status(struct agent *a, long long pid, struct agent_result *res,
+		      int timeout_ms, char *err, unsigned long len);
+
 /* Read a whole guest file (e.g. the driver's debugfs stats). */
 int agent_read_file(struct agent *a, const char *path, char **data,
 		    int timeout_ms, char *err, unsigned long len);

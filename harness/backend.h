@@ -8,6 +8,15 @@
 
 struct vm;
 
+#define BB_MAX_DISKS 2
+
+/* A virtio-blk disk; the guest finds it by its serial. */
+struct vm_disk {
+	char path[256];			/* raw image file */
+	char serial[21];		/* /sys/block/vdX/serial in the guest */
+	int readonly;			/* attached read-only (shared image) */
+};
+
 /* What one VM is: filled by the scenario, read by the backend. */
 struct vm_spec {
 	int index;			/* position in the fleet */
@@ -25,6 +34,9 @@ struct vm_spec {
 	char device[256];		/* extra virtio-balloon properties */
 	char uri[256];			/* libvirt URI (libvirt backend only) */
 	int probe;			/* boot only to prove the accelerator */
+	int ndisks;			/* disks[] in use */
+	struct vm_disk disks[BB_MAX_DISKS]; /* in the order the guest sees */
+	char cgroup_procs[256];		/* join this cgroup before exec, or "" */
 };
 
 /*

@@ -86,7 +86,7 @@ int qemu_kernel_cmdline(const struct vm_spec *s, char *buf, unsigned long len)
 int qemu_build_argv(const struct vm_spec *s, char **argv, int max)
 {
 	char cmdline[600], dev[300];
-	int n = 0;
+	int n = 0, i;
 
 #define ARG(x) do { if (n + 1 >= max) goto too_long; argv[n++] = (x); } while (0)
 	if (qemu_kernel_cmdline(s, cmdline, sizeof(cmdline)))
@@ -142,6 +142,15 @@ int qemu_build_argv(const struct vm_spec *s, char **argv, int max)
 		     s->dir));
 	ARG(strdup("-device"));
 	ARG(strdup("virtserialport,chardev=agent0,name=org.qemu.guest_agent.0"));
+	for (i = 0; i < s->ndisks; i++) {
+		ARG(strdup("-drive"));
+		ARG(qemu_fmt("file=%s,if=none,id=disk%d,format=raw%s",
+			     s->disks[i].path, i,
+			     s->disks[i].readonly ? ",readonly=on" : ""));
+		ARG(strdup("-device"));
+		ARG(qemu_fmt("virtio-blk-pci,drive=disk%d,serial=%s", i,
+			     s->disks[i].serial));
+	}
 #undef ARG
 	argv[n] = NULL;
 	return n;
@@ -150,6 +159,28 @@ too_long:
 	qemu_free_argv(argv);
 	argv[0] = NULL;
 	return -E2BIG;
+}
+
+/*
+ * Join the run's memory cgroup, so that every page QEMU touches is
+ * charged to it from the first one.  Failing that the VM must not run
+ * outside the limit: the child exits and the boot fails.
+ */
+static void qemu_join_cgroup(const struct vm *vm)
+{
+	char pid[24];
+	int fd, n;
+
+	if (!vm->spec.cgroup_procs[0])
+		return;
+	n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	fd = open(vm->spec.cgroup_procs, O_WRONLY);
+	if (fd < 0 || write(fd, pid, (size_t)n) != n) {
+		fprintf(stderr, "cannot join cgroup %s: %s\n",
+			vm->spec.cgroup_procs, strerror(errno));
+		_exit(126);
+	}
+	close(fd);
 }
 
 static void qemu_child(const struct vm *vm, char **argv)
@@ -172,6 +203,7 @@ static void qemu_child(const struct vm *vm, char **argv)
 		dup2(fd, STDIN_FILENO);
 		close(fd);
 	}
+	qemu_join_cgroup(vm);
 	execv(argv[0], argv);
 	fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);

@@ -22,6 +22,11 @@ static const char *const backends[] = { "qemu", "libvirt", NULL };
 static const char *const drivers[] = { "stock", "vballoon", "none", NULL };
 static const char *const qemus[] = { "patched", "stock", NULL };
 static const char *const onoff[] = { "off", "on", NULL };
+static const char *const workloads[] = { "kbuild", "command", NULL };
+/* Overcommit rows; "auto" joins with auto-ballooning (docs/overcommit.md). */
+static const char *const strategies[] = {
+	"none", "static", "mom", "reporting", NULL
+};
 /* Inflate rows; see scenario_inflate.c for what each one sets. */
 static const char *const modes[] = {
 	"custom", "stock", "legacy", "bitmap", "chunk", "sg",
@@ -34,7 +39,7 @@ const struct cfg_option cfg_options[] = {
 	{ "name", CFG_STR, OFF(name), "", NULL, 0, 0, NULL, 0,
 	  "report name (default: the scenario file's base name)", NULL },
 	{ "vms", CFG_INT, OFF(vms), "1", "VMs", 1, 256, NULL, 1,
-	  "VMs in the fleet", "boot" },
+	  "VMs in the fleet", "boot,overcommit" },
 	{ "memory", CFG_SIZE, OFF(memory), "1G", "bytes", 128 * MiB, 1024 * GiB,
 	  NULL, 1, "guest RAM", NULL },
 	{ "vcpus", CFG_INT, OFF(vcpus), "1", "vCPUs", 1, 64, NULL, 1,
@@ -70,13 +75,62 @@ const struct cfg_option cfg_options[] = {
 	  NULL, 1, "balloon size to reach (fraction of guest RAM allowed)",
 	  "inflate" },
 	{ "repetitions", CFG_INT, OFF(repetitions), "3", "runs", 1, 100, NULL, 0,
-	  "samples per row", "inflate" },
+	  "samples (runs) per row", "inflate,overcommit" },
 	{ "step_timeout", CFG_DURATION, OFF(step_timeout_ms), "600s", "ms", 1000,
 	  3600000, NULL, 0, "one inflate or deflate to reach its target",
 	  "inflate" },
 	{ "profile", CFG_ENUM, OFF(profile), "off", NULL, 0, 0, onoff, 0,
 	  "perf record -g and discard syscall counts of each inflate",
 	  "inflate" },
+	{ "host_memory", CFG_SIZE, OFF(host_memory), "0", "bytes", 0,
+	  4096 * GiB, NULL, 0, "memory cgroup limit of all the run's QEMUs "
+	  "(required)", "overcommit" },
+	{ "swap", CFG_SIZE, OFF(swap), "0", "bytes", 0, 4096 * GiB, NULL, 0,
+	  "swap file added for the run (0: none)", "overcommit" },
+	{ "work_dir", CFG_STR, OFF(work_dir), "/var/tmp", NULL, 0, 0, NULL, 0,
+	  "local directory for the run's swap file and scratch disks",
+	  "overcommit" },
+	{ "sample_interval", CFG_DURATION, OFF(sample_interval_ms), "1s", "ms",
+	  100, 600000, NULL, 0, "host, cgroup, VM and guest probes every",
+	  "overcommit" },
+	{ "workload", CFG_ENUM, OFF(workload), "kbuild", NULL, 0, 0, workloads,
+	  0, "what every guest runs: a kernel build, or 'command'",
+	  "overcommit" },
+	{ "command", CFG_STR, OFF(command), "", NULL, 0, 0, NULL, 0,
+	  "workload 'command': run with sh -c in every guest", "overcommit" },
+	{ "kbuild_config", CFG_STR, OFF(kbuild_config), "x86_64_defconfig",
+	  NULL, 0, 0, NULL, 0, "kernel configuration of the build image "
+	  "(make kbuild-image KBUILD_CONFIG=...)", "overcommit" },
+	{ "targets", CFG_STR, OFF(targets), "vmlinux", NULL, 0, 0, NULL, 0,
+	  "make targets: the whole kernel, or directories \"kernel/ mm/\"",
+	  "overcommit" },
+	{ "jobs", CFG_INT, OFF(jobs), "0", "jobs", 0, 256, NULL, 0,
+	  "make -j in each guest (0: its vCPUs)", "overcommit" },
+	{ "scratch", CFG_SIZE, OFF(scratch), "8G", "bytes", 64 * MiB,
+	  1024 * GiB, NULL, 0, "sparse build-output disk per VM", "overcommit" },
+	{ "run_timeout", CFG_DURATION, OFF(run_timeout_ms), "7200s", "ms", 1000,
+	  86400000, NULL, 0, "one run, until every guest's workload ends",
+	  "overcommit" },
+	{ "strategy", CFG_ENUM, OFF(strategy), "none", NULL, 0, 0, strategies,
+	  1, "balloon strategy during the workload (docs/overcommit.md)",
+	  "overcommit" },
+	{ "static_target", CFG_RSIZE, OFF(static_target), "3/4", "bytes",
+	  64 * MiB, 1024 * GiB, NULL, 0, "static: guest memory after "
+	  "ballooning, before the workload", "overcommit" },
+	{ "mom_interval", CFG_DURATION, OFF(mom_interval_ms), "10s", "ms", 100,
+	  3600000, NULL, 0, "mom: one policy step every", "overcommit" },
+	{ "mom_pressure", CFG_PCT, OFF(mom_pressure_pct), "20%", "%", 0, 100,
+	  NULL, 0, "mom: shrink guests while host free memory is below",
+	  "overcommit" },
+	{ "mom_critical", CFG_PCT, OFF(mom_critical_pct), "5%", "%", 0, 100,
+	  NULL, 0, "mom: shrink twice as hard below", "overcommit" },
+	{ "mom_guest_free", CFG_PCT, OFF(mom_guest_free_pct), "20%", "%", 0,
+	  100, NULL, 0, "mom: never shrink a guest below this free memory",
+	  "overcommit" },
+	{ "mom_max_step", CFG_PCT, OFF(mom_max_step_pct), "5%", "%", 0, 100,
+	  NULL, 0, "mom: largest step, of the guest's memory", "overcommit" },
+	{ "mom_min_step", CFG_PCT, OFF(mom_min_step_pct), "0.25%", "%", 0, 100,
+	  NULL, 0, "mom: skip steps smaller than this", "overcommit" },
 	{ NULL, 0, 0, 0, NULL, NULL, 0, 0, NULL, 0, NULL, NULL }
 };
 
@@ -161,6 +215,30 @@ static int cfg_parse_size(const struct cfg_option *o, const char *val,
 	return 0;
 }
 
+/* 20, "20%", "0.25%": a percentage, stored as a double. */
+static int cfg_parse_pct(const struct cfg_option *o, const char *val,
+			 double *dst, char *why, unsigned long len)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(val, &end);
+	if (*end == '%')
+		end++;
+	if (errno || end == val || *end || v != v) {
+		snprintf(why, len, "'%s' is not a percentage", val);
+		return -EINVAL;
+	}
+	if (v < o->min || v > o->max) {
+		snprintf(why, len, "%g%% is out of range [%lld%%, %lld%%]", v,
+			 o->min, o->max);
+		return -EINVAL;
+	}
+	*dst = v;
+	return 0;
+}
+
 static int cfg_parse_value(const struct cfg_option *o, const char *val,
 			   struct bb_config *cfg, char *why, unsigned long len)
 {
@@ -185,6 +263,8 @@ static int cfg_parse_value(const struct cfg_option *o, const char *val,
 		}
 		snprintf(field, o->size, "%s", val);
 		return 0;
+	case CFG_PCT:
+		return cfg_parse_pct(o, val, (double *)field, why, len);
 	case CFG_DURATION:
 		if (unit_parse_duration_ms(val, &ms, &reason)) {
 			snprintf(why, len, "'%s': %s", val, reason);
@@ -237,7 +317,8 @@ static int cfg_json_text(const struct cfg_option *o, json_t *v, char *buf,
 			 unsigned long len, char *why, unsigned long wlen)
 {
 	int numeric = o->type == CFG_INT || o->type == CFG_SIZE ||
-		      o->type == CFG_RSIZE || o->type == CFG_DURATION;
+		      o->type == CFG_RSIZE || o->type == CFG_DURATION ||
+		      o->type == CFG_PCT;
 
 	if (json_is_string(v)) {
 		if (o->type == CFG_INT) {
@@ -256,7 +337,8 @@ static int cfg_json_text(const struct cfg_option *o, json_t *v, char *buf,
 		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
 		return 0;
 	}
-	if (json_is_real(v) && o->type == CFG_DURATION) {
+	if (json_is_real(v) &&
+	    (o->type == CFG_DURATION || o->type == CFG_PCT)) {
 		snprintf(buf, len, "%g", json_real_value(v));
 		return 0;
 	}
@@ -451,6 +533,61 @@ static int cfg_check_fraction(const char *key, const struct bb_size *s,
 	return 0;
 }
 
+/* The overcommit keys that only make sense together. */
+static int cfg_validate_overcommit(const struct bb_config *cfg, char *err,
+				   unsigned long len)
+{
+	uint64_t ram = cfg->memory.bytes;
+	char a[32];
+
+	if (strcmp(cfg->scenario, "overcommit"))
+		return 0;
+	if (!cfg->host_memory.bytes) {
+		snprintf(err, len, "key 'host_memory': the overcommit scenario "
+			 "needs a host memory limit (e.g. \"6G\")");
+		return -EINVAL;
+	}
+	if (!strcmp(cfg->workload, "command") && !cfg->command[0]) {
+		snprintf(err, len, "key 'command': workload 'command' needs a "
+			 "command to run in every guest");
+		return -EINVAL;
+	}
+	if (!strcmp(cfg->workload, "kbuild") &&
+	    !cfg->targets[strspn(cfg->targets, " ")]) {
+		snprintf(err, len, "key 'targets': no make target");
+		return -EINVAL;
+	}
+	if (cfg->targets[strspn(cfg->targets, "abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./ ")]) {
+		snprintf(err, len, "key 'targets': '%s' is not a list of make "
+			 "targets (letters, digits, '_-./', spaces)",
+			 cfg->targets);
+		return -EINVAL;
+	}
+	if (cfg_check_fraction("static_target", &cfg->static_target, ram, err,
+			       len))
+		return -EINVAL;
+	if (unit_size_bytes(&cfg->static_target, ram) >= ram) {
+		snprintf(err, len, "key 'static_target': %s is not below the "
+			 "guest's memory", unit_fmt_size(unit_size_bytes(
+			 &cfg->static_target, ram), a, sizeof(a)));
+		return -EINVAL;
+	}
+	if (cfg->mom_critical_pct > cfg->mom_pressure_pct) {
+		snprintf(err, len, "key 'mom_critical': %g%% is above "
+			 "mom_pressure (%g%%)", cfg->mom_critical_pct,
+			 cfg->mom_pressure_pct);
+		return -EINVAL;
+	}
+	if (cfg->mom_min_step_pct > cfg->mom_max_step_pct) {
+		snprintf(err, len, "key 'mom_min_step': %g%% is above "
+			 "mom_max_step (%g%%)", cfg->mom_min_step_pct,
+			 cfg->mom_max_step_pct);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Checks across the keys of one row. */
 static int cfg_validate_row(const struct bb_config *cfg, char *err,
 			    unsigned long len)
@@ -474,6 +611,8 @@ static int cfg_validate_row(const struct bb_config *cfg, char *err,
 			 "memory (%s)", unit_fmt_size(ram, b, sizeof(b)));
 		return -EINVAL;
 	}
+	if (cfg_validate_overcommit(cfg, err, len))
+		return -EINVAL;
 	if (!strcmp(cfg->backend, "libvirt") &&
 	    !cfg->connect[strspn(cfg->connect, ", ")]) {
 		snprintf(err, len, "key 'connect': no libvirt URI in '%s'",
@@ -507,7 +646,8 @@ void cfg_row_name(const struct bb_config *cfg, int row, char *buf,
 		  unsigned long len)
 {
 	if (cfg->nkeys == 0)
-		snprintf(buf, len, "%s", cfg->mode);
+		snprintf(buf, len, "%s", !strcmp(cfg->scenario, "overcommit") ?
+			 cfg->strategy : cfg->mode);
 	else if (cfg->nkeys == 1)
 		snprintf(buf, len, "%s", cfg->vals[0][row]);
 	else
@@ -534,27 +674,48 @@ static int cfg_applies(const struct cfg_option *o, const char *scenario)
 	return 0;
 }
 
+/* "the boot scenario", "the boot and overcommit scenarios". */
+static void cfg_only_text(const struct cfg_option *o, char *buf,
+			  unsigned long len)
+{
+	const char *p = o->only;
+	unsigned long n = 0;
+	int many = strchr(p, ',') != NULL;
+
+	n = (unsigned long)snprintf(buf, len, "the ");
+	for (; *p && n + 6 < len; p++) {
+		if (*p == ',') {
+			n += (unsigned long)snprintf(buf + n, len - n, " and ");
+			continue;
+		}
+		buf[n++] = *p;
+		buf[n] = '\0';
+	}
+	snprintf(buf + n, len - n, " scenario%s", many ? "s" : "");
+}
+
 /* Every key the user set, and every matrix knob, must mean something. */
 static int cfg_check_ownership(const struct bb_config *cfg, char *err,
 			       unsigned long len)
 {
 	const struct cfg_option *o;
+	char only[128];
 	int k;
 
 	for (o = cfg_options; o->name; o++)
 		if ((cfg->set_keys & (1ULL << (o - cfg_options))) &&
 		    !cfg_applies(o, cfg->scenario)) {
-			snprintf(err, len, "key '%s': applies to the %s "
-				 "scenario, not to '%s'", o->name, o->only,
-				 cfg->scenario);
+			cfg_only_text(o, only, sizeof(only));
+			snprintf(err, len, "key '%s': applies to %s, not to "
+				 "'%s'", o->name, only, cfg->scenario);
 			return -EINVAL;
 		}
 	for (k = 0; k < cfg->nkeys; k++) {
 		o = cfg_find(cfg->matrix_key[k]);
 		if (o && !cfg_applies(o, cfg->scenario)) {
-			snprintf(err, len, "key 'matrix.%s': applies to the %s "
-				 "scenario, not to '%s'", o->name, o->only,
-				 cfg->scenario);
+			cfg_only_text(o, only, sizeof(only));
+			snprintf(err, len, "key 'matrix.%s': applies to %s, "
+				 "not to '%s'", o->name, only, cfg->scenario);
 			return -EINVAL;
 		}
 	}
@@ -612,7 +773,7 @@ static const char *cfg_type_name(enum cfg_type t)
 	static const char *const names[] = {
 		[CFG_INT] = "int", [CFG_SIZE] = "size", [CFG_RSIZE] = "size|frac",
 		[CFG_STR] = "string", [CFG_ENUM] = "enum",
-		[CFG_DURATION] = "duration",
+		[CFG_DURATION] = "duration", [CFG_PCT] = "percent",
 	};
 	return names[t];
 }
@@ -665,6 +826,10 @@ json_t *cfg_to_json(const struct bb_config *cfg)
 		case CFG_DURATION:
 			json_object_set_new(obj, o->name, json_integer(
 				*(const uint64_t *)field));
+			break;
+		case CFG_PCT:
+			json_object_set_new(obj, o->name,
+					    json_real(*(const double *)field));
 			break;
 		default:
 			json_object_set_new(obj, o->name, json_string(field));

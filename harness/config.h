@@ -11,7 +11,7 @@
 
 /* One scenario, fully resolved: every key of the option table has a value. */
 struct bb_config {
-	char scenario[32];		/* boot | inflate */
+	char scenario[32];		/* boot | inflate | overcommit */
 	char name[64];			/* report name; defaults to the file's */
 	int vms;			/* VMs in the fleet */
 	struct bb_size memory;		/* guest RAM, bytes */
@@ -33,6 +33,26 @@ struct bb_config {
 	int repetitions;		/* samples per row */
 	uint64_t step_timeout_ms;	/* inflate or deflate to its target, ms */
 	char profile[8];		/* off | on: perf on the emulator per row */
+	/* overcommit: a fleet doing builds inside a host memory limit */
+	struct bb_size host_memory;	/* memory cgroup limit of all QEMUs, bytes */
+	struct bb_size swap;		/* swap file added for the run, bytes */
+	char work_dir[CFG_STR_LEN];	/* swap file and scratch disks go here */
+	uint64_t sample_interval_ms;	/* probes sampled every, ms */
+	char workload[16];		/* kbuild | command */
+	char command[CFG_STR_LEN];	/* workload command: sh -c in every guest */
+	char kbuild_config[32];		/* kernel config the image was prepared with */
+	char targets[CFG_STR_LEN];	/* make targets: "vmlinux" or "kernel/ mm/" */
+	int jobs;			/* make -j; 0: the guest's vCPUs */
+	struct bb_size scratch;		/* sparse scratch disk per VM, bytes */
+	uint64_t run_timeout_ms;	/* one run until every workload ends, ms */
+	char strategy[16];		/* none | static | mom | reporting */
+	struct bb_size static_target;	/* static: guest memory after ballooning */
+	uint64_t mom_interval_ms;	/* mom: policy step every, ms */
+	double mom_pressure_pct;	/* mom: shrink below this host free, % */
+	double mom_critical_pct;	/* mom: shrink harder below this, % */
+	double mom_guest_free_pct;	/* mom: never below this free in a guest, % */
+	double mom_max_step_pct;	/* mom: largest step, % of guest memory */
+	double mom_min_step_pct;	/* mom: skip steps under this, % */
 	int nkeys;			/* knobs the matrix varies: 0, 1 or 2 */
 	char matrix_key[2][32];		/* their names */
 	int nvals[2];			/* values of each knob */
@@ -48,6 +68,7 @@ enum cfg_type {
 	CFG_STR,
 	CFG_ENUM,
 	CFG_DURATION,
+	CFG_PCT,	/* percentage: 20, "20%", 0.25 (a double) */
 };
 
 /* One scenario key: drives parsing, `balloonbench list` and the report. */

@@ -100,6 +100,24 @@ static void lv_xml_os(FILE *f, const struct vm_spec *s, const char *cmdline)
 		fputs("  <cpu mode='host-passthrough'/>\n", f);
 }
 
+/* The spec's disks, raw files on virtio-blk, found by their serials. */
+static void lv_xml_disks(FILE *f, const struct vm_spec *s)
+{
+	int i;
+
+	for (i = 0; i < s->ndisks; i++) {
+		fputs("    <disk type='file' device='disk'>\n"
+		      "      <driver name='qemu' type='raw'/>\n"
+		      "      <source file='", f);
+		lv_esc(f, s->disks[i].path);
+		fprintf(f, "'/>\n      <target dev='vd%c' bus='virtio'/>\n"
+			"      <serial>", 'a' + i);
+		lv_esc(f, s->disks[i].serial);
+		fprintf(f, "</serial>\n%s    </disk>\n",
+			s->disks[i].readonly ? "      <readonly/>\n" : "");
+	}
+}
+
 static void lv_xml_devices(FILE *f, const struct vm_spec *s,
 			   const char *serial_path)
 {
@@ -114,8 +132,9 @@ static void lv_xml_devices(FILE *f, const struct vm_spec *s,
 	      "    <channel type='unix'>\n"
 	      "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
 	      "    </channel>\n"
-	      "    <memballoon model='virtio'/>\n"
-	      "  </devices>\n", f);
+	      "    <memballoon model='virtio'/>\n", f);
+	lv_xml_disks(f, s);
+	fputs("  </devices>\n", f);
 	if (!s->device[0])
 		return;
 	fputs("  <qemu:override>\n"

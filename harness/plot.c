@@ -26,6 +26,8 @@
 #include "rptkeys.h"
 #include "scenario.h"
 
+char plot_report_dir[512] = ".";
+
 static const char *const plot_stages[] = {
 	RK_STAGE_ALLOC_MS, RK_STAGE_BUILD_MS, RK_STAGE_TRANSPORT_MS,
 	RK_STAGE_QUEUE_MS, RK_STAGE_XLATE_MS, RK_STAGE_DISCARD_MS,
@@ -42,7 +44,7 @@ static double plot_mean(json_t *row, const char *key)
 }
 
 /* A row name as a gnuplot string: no quote or backslash can break out. */
-static void plot_name(FILE *fp, const char *name)
+void plot_name(FILE *fp, const char *name)
 {
 	fputc('"', fp);
 	for (; *name; name++)
@@ -125,7 +127,7 @@ static int plot_write_script(const char *dir, const char *title,
 	return fclose(fp) ? -errno : 0;
 }
 
-static int plot_gnuplot(const char *dir, const char *script, char *err,
+int plot_gnuplot(const char *dir, const char *script, char *err,
 			unsigned long len)
 {
 	char cmd[700];
@@ -178,7 +180,9 @@ int cmd_plot(int argc, char **argv)
 		       ".svg (OUTDIR,\ncreated if needed, defaults to the "
 		       "report's directory).  inflate: stacked\nper-stage bars "
 		       "and totals on a log axis (stages.*), and time against\n"
-		       "size for a mode x inflate sweep (sweep.*).\n");
+		       "size for a mode x inflate sweep (sweep.*).  overcommit: "
+		       "swap rates and\nballoon size over time per strategy "
+		       "(timeline.*), build times (builds.*).\n");
 		return argc >= 1 && argc <= 2 ? BB_EXIT_OK : BB_EXIT_USAGE;
 	}
 	rpt = rpt_load(argv[0], err, sizeof(err));
@@ -194,7 +198,8 @@ int cmd_plot(int argc, char **argv)
 		return BB_EXIT_FAIL;
 	}
 	snprintf(tmp, sizeof(tmp), "%s", argv[0]);
-	snprintf(dir, sizeof(dir), "%s", argc == 2 ? argv[1] : dirname(tmp));
+	snprintf(plot_report_dir, sizeof(plot_report_dir), "%s", dirname(tmp));
+	snprintf(dir, sizeof(dir), "%s", argc == 2 ? argv[1] : plot_report_dir);
 	rc = rpt_mkdirs(dir);
 	if (rc)
 		snprintf(err, sizeof(err), "cannot create %s: %s", dir,

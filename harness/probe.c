@@ -10,6 +10,7 @@
 static const struct probe_ops *const probe_table[] = {
 	&probe_qemu, &probe_device, &probe_driver, &probe_balloon,
 	&probe_guest_stats, &probe_vmstat, &probe_psi, &probe_perf,
+	&probe_cgroup,
 };
 
 const struct probe_ops *probe_at(unsigned int i)

@@ -15,6 +15,8 @@
  *   guest_stats  the guest's own statistics from the stats queue
  *   vmstat       host swap-in/swap-out pages since start
  *   psi          host memory pressure stall time since start (PSI)
+ *   cgroup       a memory cgroup (its directory is the probe's dir): usage,
+ *                peak, swap and paging counters
  *   perf         perf record -g and discard system call counts of the
  *                emulator (probe_perf.c)
  */
@@ -71,5 +73,6 @@ int probe_vm_cpu_ms(const struct vm *vm, double *ms);
 extern const struct probe_ops probe_qemu, probe_device, probe_driver;
 extern const struct probe_ops probe_balloon, probe_guest_stats;
 extern const struct probe_ops probe_vmstat, probe_psi, probe_perf;
+extern const struct probe_ops probe_cgroup;
 
 #endif

@@ -199,3 +199,90 @@ const struct probe_ops probe_psi = {
 	.start = probe_psi_start,
 	.sample = probe_psi_sample,
 };
+
+/*
+ * The run's memory cgroup (its directory in p->dir): usage, peak and swap
+ * now, and the counters of its memory.stat that say how it paged, since
+ * start.  v1 and v2 name the same things differently.
+ */
+static const char *const probe_cg_stats[] = {
+	"pgmajfault", "pswpin", "pswpout", "workingset_refault_anon",
+	"workingset_refault", NULL,
+};
+
+static int probe_cg_u64(const struct probe *p, const char *file,
+			uint64_t *v)
+{
+	char path[400];
+	FILE *fp;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", p->dir, file);
+	fp = fopen(path, "r");
+	if (!fp)
+		return -errno;
+	rc = fscanf(fp, "%" SCNu64, v) == 1 ? 0 : -EIO;
+	fclose(fp);
+	return rc;
+}
+
+/* Fill out with the cgroup's memory.stat counters (and "swap" of v1). */
+static void probe_cg_stat(const struct probe *p, json_t *out)
+{
+	const char *const *k;
+	char path[400], key[64];
+	uint64_t v;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/memory.stat", p->dir);
+	fp = fopen(path, "r");
+	if (!fp)
+		return;
+	while (fscanf(fp, "%63s %" SCNu64, key, &v) == 2) {
+		if (!strcmp(key, "swap"))	/* v1: bytes swapped out now */
+			json_object_set_new(out, "cgroup_swap_bytes",
+					    json_integer((json_int_t)v));
+		for (k = probe_cg_stats; *k; k++)
+			if (!strcmp(key, *k)) {
+				snprintf(path, sizeof(path), "cgroup_%s", key);
+				json_object_set_new(out, path,
+						    json_integer((json_int_t)v));
+			}
+	}
+	fclose(fp);
+}
+
+static int probe_cgroup_sample(struct probe *p, json_t *out, char *err,
+			       unsigned long len)
+{
+	uint64_t usage, peak, swap;
+	char max[400];
+	int v2, rc;
+
+	snprintf(max, sizeof(max), "%s/memory.max", p->dir);
+	v2 = access(max, F_OK) == 0;
+
+	rc = probe_cg_u64(p, v2 ? "memory.current" : "memory.usage_in_bytes",
+			  &usage);
+	if (rc) {
+		snprintf(err, len, "cannot read the usage of cgroup %s: %s",
+			 p->dir, strerror(-rc));
+		return rc;
+	}
+	json_object_set_new(out, "cgroup_usage_bytes",
+			    json_integer((json_int_t)usage));
+	if (!probe_cg_u64(p, v2 ? "memory.peak" : "memory.max_usage_in_bytes",
+			  &peak))
+		json_object_set_new(out, "cgroup_peak_bytes",
+				    json_integer((json_int_t)peak));
+	probe_cg_stat(p, out);
+	if (v2 && !probe_cg_u64(p, "memory.swap.current", &swap))
+		json_object_set_new(out, "cgroup_swap_bytes",
+				    json_integer((json_int_t)swap));
+	return 0;
+}
+
+const struct probe_ops probe_cgroup = {
+	.name = "cgroup",
+	.sample = probe_cgroup_sample,
+};

@@ -150,6 +150,15 @@ int scn_start_fleet(const struct bb_config *cfg, struct fleet *f, int n,
 		    char *accel, unsigned long alen, char *err,
 		    unsigned long len)
 {
+	return scn_start_fleet_with(cfg, f, n, NULL, NULL, accel, alen, err,
+				    len);
+}
+
+int scn_start_fleet_with(const struct bb_config *cfg, struct fleet *f, int n,
+			 int (*tweak)(struct vm_spec *s, void *opaque),
+			 void *opaque, char *accel, unsigned long alen,
+			 char *err, unsigned long len)
+{
 	const struct backend_ops *ops;
 	struct vm_spec tmpl = { 0 };
 	char size[32];
@@ -169,8 +178,15 @@ int scn_start_fleet(const struct bb_config *cfg, struct fleet *f, int n,
 			 strerror(-rc));
 		return rc;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		scn_fill_spec(cfg, accel, &f->vms[i].spec, err, len);
+		if (tweak && (rc = tweak(&f->vms[i].spec, opaque))) {
+			snprintf(err, len, "cannot prepare %s: %s",
+				 f->vms[i].spec.name, strerror(-rc));
+			fleet_destroy(f);
+			return rc;
+		}
+	}
 	if (ops == &backend_libvirt)
 		bb_info("through libvirt: %s", cfg->connect);
 	bb_info("booting %d VM%s (%s, %s each, driver %s%s%s%s%s)", n,
@@ -189,6 +205,7 @@ int scn_start_fleet(const struct bb_config *cfg, struct fleet *f, int n,
 static const struct scenario_ops *const scn_table[] = {
 	&scenario_boot,
 	&scenario_inflate,
+	&scenario_overcommit,
 };
 
 const struct scenario_ops *scn_at(unsigned int i)

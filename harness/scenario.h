@@ -42,6 +42,7 @@ struct scenario_ops {
 
 extern const struct scenario_ops scenario_boot;
 extern const struct scenario_ops scenario_inflate;
+extern const struct scenario_ops scenario_overcommit;
 
 /* The scenario called name, or NULL; scn_at(i) walks all (NULL at end). */
 const struct scenario_ops *scn_find(const char *name);
@@ -79,5 +80,10 @@ struct fleet;
 int scn_start_fleet(const struct bb_config *cfg, struct fleet *f, int n,
 		    char *accel, unsigned long alen, char *err,
 		    unsigned long len);
+/* The same, with tweak(spec, opaque) run on every spec before boot. */
+int scn_start_fleet_with(const struct bb_config *cfg, struct fleet *f, int n,
+			 int (*tweak)(struct vm_spec *s, void *opaque),
+			 void *opaque, char *accel, unsigned long alen,
+			 char *err, unsigned long len);
 
 #endif

@@ -142,10 +142,10 @@ static void test_errors(void **state)
 	expect_error("{\"matrix\": {\"mode\": [\"sg\", \"sg\"]}}",
 		     "'matrix.mode[1]'", "twice");
 	expect_error("{\"scenario\": \"inflate\", \"vms\": 2}", "'vms'",
-		     "applies to the boot scenario");
+		     "applies to the boot and overcommit scenarios");
 	expect_error("{\"touch\": \"1G\"}", "'touch'", "not to 'boot'");
 	expect_error("{\"scenario\": \"inflate\", \"matrix\": {\"vms\": [1, 2]}}",
-		     "'matrix.vms'", "boot scenario");
+		     "'matrix.vms'", "boot and overcommit scenarios");
 	expect_error("{\"scenario\": \"inflate\", \"memory\": \"1G\", "
 		     "\"matrix\": {\"inflate\": [\"512M\", \"2G\"]}}",
 		     "matrix row '2G'", "not below");

@@ -1,0 +1,166 @@
+#!/bin/bash
+# The overcommit scenario (configs/overcommit-ci.json): two small guests
+# in a memory cgroup below their size, with a swap file; every strategy
+# moves the balloons as specified, the host's swap traffic is counted, and
+# the cgroup, the swap file and every QEMU are gone afterwards: at a
+# normal end, after SIGINT, after a VM died, and after kill -9 of the
+# harness (the next run sweeps them).  Bad input is exit 2 before boot.
+. "$(dirname "$0")/lib.sh"
+plan 41
+
+[[ $(id -u) -eq 0 ]] || skip_all "needs root (memory cgroup, swapon)"
+command -v jq >/dev/null || skip_all "needs jq"
+
+WORK=$T_TMP/work
+mkdir -p "$WORK"
+CFG=$TOP/configs/overcommit-ci.json
+RUN=("$BB" run "$CFG" --accel tcg --output_dir "$T_TMP/res" --work_dir "$WORK")
+
+# No cgroup, swap file or scratch directory of a harness is left anywhere.
+host_clean() {
+	local left
+	left=$(find /sys/fs/cgroup -maxdepth 2 -name 'balloonbench-*' 2>/dev/null
+		grep -o '[^ ]*balloonbench-swap-[0-9]*' /proc/swaps || true
+		find "$WORK" -mindepth 1 2>/dev/null)
+	if [[ -n $left ]]; then
+		diag "left on the host: $left"
+		return 1
+	fi
+}
+
+# Bad input: one line naming the key, exit 2, nothing booted.
+bad() {
+	local what=$1 pattern=$2 rc=0
+	shift 2
+	"${RUN[@]}" "$@" >"$T_TMP/bad.out" 2>"$T_TMP/bad.err" || rc=$?
+	if [[ $rc -eq 2 ]] && grep -Eq -- "$pattern" "$T_TMP/bad.err" &&
+		[[ -z $(our_qemus) ]]; then
+		ok "$what: exit 2, '$pattern'"
+	else
+		not_ok "$what: exit $rc"
+		diag "$(cat "$T_TMP/bad.err")"
+	fi
+}
+mem_kib=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)
+bad "host limit above the machine" "key 'host_memory': .* more than this machine has" \
+	--host_memory "$((mem_kib * 2))K"
+bad "swap larger than the disk" "key 'swap': .* does not fit" --swap 4000G
+bad "libvirt backend" "key 'backend': the overcommit scenario" --backend libvirt
+bad "reporting with vballoon" "row 'reporting': strategy 'reporting' needs the stock driver" \
+	--driver vballoon
+bad "no host limit" "key 'host_memory': the overcommit scenario needs" --host_memory 0
+if [[ -e $TOP/build/guest/kbuild.img ]]; then
+	skip "the build image exists: cannot show its absence"
+else
+	bad "kernel build without its image" "'kbuild' needs the build image" \
+		--workload kbuild
+fi
+
+# The CI run: every strategy once.
+rc=0
+"${RUN[@]}" >"$T_TMP/ci.out" 2>"$T_TMP/ci.err" || rc=$?
+check "overcommit-ci runs to the end" test "$rc" -eq 0
+[[ $rc -eq 0 ]] || diag "$(tail -20 "$T_TMP/ci.err")"
+report=$(sed -n 's/^report: //p' "$T_TMP/ci.out")
+check "a report is written" test -s "$report"
+check "the run left nothing on the host" host_clean
+check "no QEMU or socket is left" nothing_left
+q() { jq -r "$1" "$report" 2>/dev/null; }
+row() { q ".rows[] | select(.name == \"$1\") | .runs[0].$2"; }
+check "four rows, one per strategy" test "$(q '[.rows[].name] | join(",")')" = \
+	"none,static,mom,reporting"
+check "the report says cgroup version and swap" \
+	test "$(q '.host.cgroup_version > 0 and .host.run_swap_bytes == 536870912')" = true
+check "none: the host swapped out (pages counted)" test "$(row none swap_out_pages)" -gt 0
+check "none: the balloon never moved" test "$(row none balloon_peak_bytes)" -eq 0
+check "static: both guests ballooned to 3/4 (2 x 128 MiB)" \
+	test "$(row static balloon_peak_bytes)" -eq $((2 * 128 << 20))
+check "mom: the policy made balloon requests" test "$(row mom mom_steps)" -gt 0
+check "mom: the balloons moved" test "$(row mom balloon_peak_bytes)" -gt 0
+check "reporting: the device had free page reporting on" \
+	test "$(q '.rows[] | select(.name == "reporting") | .settings.device')" = \
+	"free-page-reporting=on"
+check "reporting: the balloon never moved" test "$(row reporting balloon_peak_bytes)" -eq 0
+check "every guest's build time and status is reported" \
+	test "$(q '[.rows[].runs[].vms[] | select(.status == 0 and .build_s > 10)] | length')" -eq 8
+series=$(dirname "$report")/$(row mom series)
+check "the time series has a line per sample" \
+	test "$(wc -l <"$series")" -eq "$(row mom samples)"
+check "a series line has host, cgroup and per-VM figures" \
+	test "$(head -1 "$series" | jq '(.host_pswpout_pages != null) and (.cgroup_usage_bytes > 0) and (.vms | length == 2) and (.vms[0].guest_stats.stats | length > 0)')" = true
+check "cgroup peak is at the limit (the host was under pressure)" \
+	test "$(row none cgroup_peak_bytes)" -ge $((600 << 20))
+check "show prints the seed's table" grep -q "^none .*[0-9]" <("$BB" show "$report")
+if command -v gnuplot >/dev/null; then
+	check "plot draws the timeline and the build times" \
+		"$BB" plot "$report" "$T_TMP/plots"
+	check "timeline and builds images exist" \
+		test -s "$T_TMP/plots/timeline.png" -a -s "$T_TMP/plots/builds.svg"
+else
+	skip "gnuplot is not installed"
+	skip "gnuplot is not installed"
+fi
+check "gate of the report against itself compares run_s and passes" \
+	grep -q "gate: passed: [1-9]" <("$BB" gate --baseline "$report" "$report")
+
+# One row for the unhappy paths.
+ONE=("${RUN[@]}" --strategy none)
+ONE_CFG=$T_TMP/one.json
+jq 'del(.matrix)' "$CFG" >"$ONE_CFG"
+ONE=("$BB" run "$ONE_CFG" --accel tcg --output_dir "$T_TMP/res" --work_dir "$WORK")
+
+# SIGINT during the workload.
+"${ONE[@]}" >"$T_TMP/int.out" 2>"$T_TMP/int.err" &
+bb=$!
+if wait_for_text "$T_TMP/int.err" 180 "running,"; then
+	kill -INT "$bb"
+	ok "SIGINT sent during the workload"
+else
+	not_ok "the workload did not start"
+fi
+rc=0
+wait_exit "$bb" 30 || rc=$?
+check "exit 130 after SIGINT" test "$rc" -eq 130
+check "nothing left on the host after SIGINT" host_clean
+check "no QEMU left after SIGINT" nothing_left
+
+# A VM dies during the workload.
+"${ONE[@]}" >"$T_TMP/die.out" 2>"$T_TMP/die.err" &
+bb=$!
+if wait_for_text "$T_TMP/die.err" 180 "running,"; then
+	kill -9 "$(our_qemus | head -1)"
+	ok "one QEMU killed during the workload"
+else
+	not_ok "the workload did not start"
+fi
+rc=0
+wait_exit "$bb" 60 || rc=$?
+check "exit 1 when a VM died" test "$rc" -eq 1
+check "the dead VM is reported with its logs" grep -q "died (signal 9); its logs are kept in" \
+	"$T_TMP/die.err"
+rm -rf "$(kept_logs "$T_TMP/die.err")"
+check "nothing left on the host after a VM died" host_clean
+check "no QEMU left after a VM died" nothing_left
+
+# kill -9 of the harness: its QEMUs die with it (PDEATHSIG); its cgroup
+# and swap file stay until the next run sweeps them.
+"${ONE[@]}" >"$T_TMP/k9.out" 2>"$T_TMP/k9.err" &
+bb=$!
+if wait_for_text "$T_TMP/k9.err" 180 "running,"; then
+	kill -9 "$bb"
+	ok "harness killed with SIGKILL during the workload"
+else
+	not_ok "the workload did not start"
+fi
+wait "$bb" 2>/dev/null || true
+sleep 2
+check "its cgroup and swap file are left behind" \
+	test -d "/sys/fs/cgroup/memory/balloonbench-$bb" -o -d "/sys/fs/cgroup/balloonbench-$bb"
+rc=0
+"${ONE[@]}" --host_memory "$((mem_kib * 2))K" >"$T_TMP/sweep.out" 2>"$T_TMP/sweep.err" || rc=$?
+check "the next run removes them and says so" \
+	grep -q "removed the cgroup .*balloonbench-$bb of a run that was killed" "$T_TMP/sweep.err"
+check "... and the swap file" grep -q "removed the swap file .*balloonbench-swap-$bb" \
+	"$T_TMP/sweep.err"
+check "nothing left on the host after the sweep" host_clean
+done_testing
