@@ -370,6 +370,39 @@ static uint64_t oc_mem_total(void)
 	return (uint64_t)kib << 10;
 }
 
+/*
+ * The image records the configuration its tree was prepared with
+ * (build/guest/kbuild.conf, KBUILD_CONFIG=...); a different one would
+ * build something else than the report says.
+ */
+static int oc_check_image(const struct bb_config *cfg, char *err,
+			  unsigned long len)
+{
+	char path[300], line[256], have[64] = "";
+	FILE *f;
+
+	if (oc_image_path(path, sizeof(path)) || access(path, R_OK)) {
+		snprintf(err, len, "key 'workload': 'kbuild' needs the build "
+			 "image %s (run make kbuild-image)", path);
+		return -ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s/build/guest/kbuild.conf", bb_top());
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "KBUILD_CONFIG=%63s", have) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (strcmp(have, cfg->kbuild_config)) {
+		snprintf(err, len, "key 'kbuild_config': the build image was "
+			 "prepared with '%s', not '%s' (make kbuild-image "
+			 "KBUILD_CONFIG=%s)", have[0] ? have : "unknown",
+			 cfg->kbuild_config, cfg->kbuild_config);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int oc_check_host(const struct bb_config *cfg, char *err,
 			 unsigned long len)
 {
@@ -404,7 +437,7 @@ static int oc_check_host(const struct bb_config *cfg, char *err,
 static int oc_check(const struct bb_config *cfg, char *err, unsigned long len)
 {
 	struct bb_config row;
-	char path[300], name[96], why[512];
+	char name[96], why[512];
 	int i, rc;
 
 	/* a killed run's cgroup, swap and disks go before anything else */
@@ -421,11 +454,10 @@ static int oc_check(const struct bb_config *cfg, char *err, unsigned long len)
 	rc = oc_check_host(cfg, err, len);
 	if (rc)
 		return rc;
-	if (!strcmp(cfg->workload, "kbuild") &&
-	    (oc_image_path(path, sizeof(path)) || access(path, R_OK))) {
-		snprintf(err, len, "key 'workload': 'kbuild' needs the build "
-			 "image %s (run make kbuild-image)", path);
-		return -ENOENT;
+	if (!strcmp(cfg->workload, "kbuild")) {
+		rc = oc_check_image(cfg, err, len);
+		if (rc)
+			return rc;
 	}
 	for (i = 0; i < (cfg->nkeys ? cfg->nrows : 1); i++) {
 		row = *cfg;

@@ -50,7 +50,9 @@ bad "reporting with vballoon" "row 'reporting': strategy 'reporting' needs the s
 	--driver vballoon
 bad "no host limit" "key 'host_memory': the overcommit scenario needs" --host_memory 0
 if [[ -e $TOP/build/guest/kbuild.img ]]; then
-	skip "the build image exists: cannot show its absence"
+	bad "kernel build with another configuration than the image's" \
+		"key 'kbuild_config': the build image was prepared with" \
+		--workload kbuild --kbuild_config no-such-config
 else
 	bad "kernel build without its image" "'kbuild' needs the build image" \
 		--workload kbuild
