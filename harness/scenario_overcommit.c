@@ -169,16 +169,31 @@ static int oc_start_workloads(struct oc_run *r, char *err, unsigned long len)
 	return 0;
 }
 
-/* The last lines of a failed workload, for the terminal and report. */
-static const char *oc_tail(const char *out)
+/*
+ * What to show of a failed workload: bb-kbuild's own account ("error",
+ * or the build log's "log_tail") when its JSON line has one, else the
+ * last lines of the output.
+ */
+static void oc_failure_text(const char *out, char *buf, unsigned long len)
 {
-	const char *p = out + strlen(out);
+	const char *p = out + strlen(out), *line = strrchr(out, '{');
+	json_t *obj = line ? json_loads(line, JSON_DISABLE_EOF_CHECK, NULL) :
+		      NULL;
+	const char *why = json_string_value(json_object_get(obj, "log_tail"));
 	int lines = 0;
 
+	if (!why)
+		why = json_string_value(json_object_get(obj, "error"));
+	if (why) {
+		snprintf(buf, len, "%s", why);
+		json_decref(obj);
+		return;
+	}
+	json_decref(obj);
 	while (p > out && lines <= OC_TAIL_LINES)
 		if (*--p == '\n')
 			lines++;
-	return p == out ? p : p + 1;
+	snprintf(buf, len, "%s", p == out ? p : p + 1);
 }
 
 /* Has VM i's workload ended?  1 yes (and it worked), 0 no, -errno. */
@@ -186,6 +201,7 @@ static int oc_poll_vm(struct oc_run *r, int i, char *err, unsigned long len)
 {
 	struct oc_vm *v = &r->v[i];
 	struct agent_result res;
+	char tail[2048];
 	int rc;
 
 	rc = agent_exec_status(&r->f.vms[i].agent, v->pid, &res,
@@ -197,10 +213,11 @@ static int oc_poll_vm(struct oc_run *r, int i, char *err, unsigned long len)
 	res.out = NULL;
 	rc = oc_parse_result(v->out ? v->out : "", &v->build_s, &v->status);
 	if (rc || v->status || res.exitcode) {
+		oc_failure_text(v->out ? v->out : "", tail, sizeof(tail));
 		snprintf(err, len, "%s: workload %s (exit %d)%s\n%s%s",
 			 r->f.vms[i].spec.name, rc ? "said nothing of its "
 			 "result" : "failed", res.exitcode,
-			 res.signal ? ", killed" : "", oc_tail(v->out ?: ""),
+			 res.signal ? ", killed" : "", tail,
 			 res.errout ? res.errout : "");
 		agent_result_free(&res);
 		return -EIO;

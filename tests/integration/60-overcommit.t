@@ -6,7 +6,7 @@
 # normal end, after SIGINT, after a VM died, and after kill -9 of the
 # harness (the next run sweeps them).  Bad input is exit 2 before boot.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 44
 
 [[ $(id -u) -eq 0 ]] || skip_all "needs root (memory cgroup, swapon)"
 command -v jq >/dev/null || skip_all "needs jq"
@@ -106,7 +106,6 @@ check "gate of the report against itself compares run_s and passes" \
 	grep -q "gate: passed: [1-9]" <("$BB" gate --baseline "$report" "$report")
 
 # One row for the unhappy paths.
-ONE=("${RUN[@]}" --strategy none)
 ONE_CFG=$T_TMP/one.json
 jq 'del(.matrix)' "$CFG" >"$ONE_CFG"
 ONE=("$BB" run "$ONE_CFG" --accel tcg --output_dir "$T_TMP/res" --work_dir "$WORK")
@@ -125,6 +124,18 @@ wait_exit "$bb" 30 || rc=$?
 check "exit 130 after SIGINT" test "$rc" -eq 130
 check "nothing left on the host after SIGINT" host_clean
 check "no QEMU left after SIGINT" nothing_left
+
+# A workload fails: the run fails, naming the guest, the status and output.
+rc=0
+"${ONE[@]}" --command 'echo first words; echo boom >&2; exit 7' >"$T_TMP/fail.out" \
+	2>"$T_TMP/fail.err" || rc=$?
+check "exit 1 when a workload fails" test "$rc" -eq 1
+failure_told() {
+	grep -q "vm0[01]: workload failed (exit 7)" "$T_TMP/fail.err" &&
+		grep -q "first words" "$T_TMP/fail.err" && grep -q "boom" "$T_TMP/fail.err"
+}
+check "the failure names the guest, the exit status and the output" failure_told
+check "nothing left on the host after a failed workload" host_clean
 
 # A VM dies during the workload.
 "${ONE[@]}" >"$T_TMP/die.out" 2>"$T_TMP/die.err" &

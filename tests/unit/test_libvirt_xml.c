@@ -54,6 +54,7 @@ static void test_tcg(void **state)
 	assert_non_null(strstr(xml, "<initrd>/g/a&amp;b.cpio.gz</initrd>"));
 	assert_non_null(strstr(xml, "<tb-cache unit='MiB'>64</tb-cache>"));
 	assert_null(strstr(xml, "host-passthrough"));
+	assert_null(strstr(xml, "<disk"));
 	/* the same kernel command line as the QEMU backend's -append */
 	assert_int_equal(qemu_kernel_cmdline(&s, cmdline, sizeof(cmdline)), 0);
 	snprintf(want, sizeof(want), "<cmdline>%s</cmdline>", cmdline);
@@ -96,6 +97,32 @@ static void test_kvm_no_device(void **state)
 	free(xml);
 }
 
+static void test_disks(void **state)
+{
+	struct vm_spec s;
+	char *xml;
+
+	(void)state;
+	spec_tcg(&s);
+	s.ndisks = 2;
+	snprintf(s.disks[0].path, sizeof(s.disks[0].path), "/b/k'b.img");
+	snprintf(s.disks[0].serial, sizeof(s.disks[0].serial), "bb-kbuild");
+	s.disks[0].readonly = 1;
+	snprintf(s.disks[1].path, sizeof(s.disks[1].path), "/w/vm03.img");
+	snprintf(s.disks[1].serial, sizeof(s.disks[1].serial), "bb-scratch");
+	xml = lv_domain_xml(&s, "bb-42-vm03", "/tmp/run/vm03/serial.log");
+	assert_non_null(xml);
+	assert_non_null(strstr(xml, "<source file='/b/k&apos;b.img'/>\n"
+			       "      <target dev='vda' bus='virtio'/>\n"
+			       "      <serial>bb-kbuild</serial>\n"
+			       "      <readonly/>\n"));
+	assert_non_null(strstr(xml, "<source file='/w/vm03.img'/>\n"
+			       "      <target dev='vdb' bus='virtio'/>\n"
+			       "      <serial>bb-scratch</serial>\n"
+			       "    </disk>"));
+	free(xml);
+}
+
 static void test_uri_local(void **state)
 {
 	(void)state;
@@ -130,6 +157,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcg),
 		cmocka_unit_test(test_kvm_no_device),
+		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_uri_local),
 		cmocka_unit_test(test_pick_uri),
 	};

@@ -55,6 +55,23 @@ static void test_tcg(void **state)
 	assert_true(has_arg(argv, "-chardev", "path=/tmp/run/vm03/agent.sock"));
 	assert_true(has_arg(argv, "-pidfile", "/tmp/run/vm03/qemu.pid"));
 	assert_false(has_arg(argv, "-cpu", "host"));
+	assert_false(has_arg(argv, "-drive", ""));
+	free_argv(argv);
+	/* disks: raw, read-only where asked, found in the guest by serial */
+	s.ndisks = 2;
+	snprintf(s.disks[0].path, sizeof(s.disks[0].path), "/b/kbuild.img");
+	snprintf(s.disks[0].serial, sizeof(s.disks[0].serial), "bb-kbuild");
+	s.disks[0].readonly = 1;
+	snprintf(s.disks[1].path, sizeof(s.disks[1].path), "/w/vm03.img");
+	snprintf(s.disks[1].serial, sizeof(s.disks[1].serial), "bb-scratch");
+	assert_true(qemu_build_argv(&s, argv, 64) > 10);
+	assert_true(has_arg(argv, "-drive", "file=/b/kbuild.img,if=none,"
+			    "id=disk0,format=raw,readonly=on"));
+	assert_true(has_arg(argv, "-drive", "file=/w/vm03.img,if=none,"
+			    "id=disk1,format=raw"));
+	assert_false(has_arg(argv, "-drive", "id=disk1,format=raw,readonly"));
+	assert_true(has_arg(argv, "-device",
+			    "virtio-blk-pci,drive=disk1,serial=bb-scratch"));
 	free_argv(argv);
 }
 
