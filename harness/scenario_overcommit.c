@@ -250,6 +250,11 @@ static int oc_loop(struct oc_run *r, char *err, unsigned long len)
 		}
 		if (now >= r->next_sample_ms) {
 			rc = oc_tick(r, err, len);
+			if (rc && fleet_check(&r->f)) {
+				snprintf(err, len, "a VM died during the "
+					 "workload");
+				return -ECHILD;
+			}
 			if (rc)
 				return rc;
 			oc_progress(r, 0);
