@@ -137,7 +137,7 @@ static json_t *oc_sample_vm(struct oc_run *r, int i, char *err,
 static int oc_sample_host(struct oc_run *r, json_t *line, char *err,
 			  unsigned long len)
 {
-	uint64_t swap;
+	uint64_t swap, inactive;
 	int rc;
 
 	rc = probe_sample(&r->vmstat, line, err, len);
@@ -148,6 +148,13 @@ static int oc_sample_host(struct oc_run *r, json_t *line, char *err,
 	if (rc)
 		return rc;
 	r->cg_usage = (uint64_t)oc_num(line, "cgroup_usage_bytes", 0);
+	/*
+	 * The working set: inactive page cache is what the kernel drops
+	 * first, without I/O; counted as used, it kept the host "under
+	 * pressure" forever (docs/overcommit.md).
+	 */
+	inactive = (uint64_t)oc_num(line, "cgroup_inactive_file", 0);
+	r->cg_wset = inactive < r->cg_usage ? r->cg_usage - inactive : 0;
 	swap = (uint64_t)oc_num(line, "cgroup_swap_bytes", 0);
 	if (r->cg_usage > r->cg_peak)
 		r->cg_peak = r->cg_usage;
@@ -169,7 +176,7 @@ static void oc_mom_step(struct oc_run *r)
 		.max_step = c->mom_max_step_pct / 100,
 		.min_step = c->mom_min_step_pct / 100,
 	};
-	double host_free = mom_host_free(r->hm->limit_bytes, r->cg_usage);
+	double host_free = mom_host_free(r->hm->limit_bytes, r->cg_wset);
 	struct mom_guest g;
 	uint64_t target;
 	char err[512];

@@ -63,6 +63,7 @@ struct oc_run {
 	uint64_t cg_peak;		/* largest cgroup usage seen, bytes */
 	uint64_t cg_swap_peak;		/* largest cgroup swap seen, bytes */
 	uint64_t cg_usage;		/* cgroup usage at the last sample */
+	uint64_t cg_wset;		/* ... less its inactive file pages */
 	json_t *host;			/* last host sample (vmstat, psi, cg) */
 	int mom_steps;			/* balloon requests the policy made */
 	char label[64];			/* "none r1" for progress */

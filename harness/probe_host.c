@@ -207,7 +207,7 @@ const struct probe_ops probe_psi = {
  */
 static const char *const probe_cg_stats[] = {
 	"pgmajfault", "pswpin", "pswpout", "workingset_refault_anon",
-	"workingset_refault", NULL,
+	"workingset_refault", "inactive_file", NULL,
 };
 
 static int probe_cg_u64(const struct probe *p, const char *file,

@@ -183,7 +183,8 @@ static void test_cgroup_probe(void **state)
 	mk("v1");
 	put("v1/memory.usage_in_bytes", "1000\n");
 	put("v1/memory.max_usage_in_bytes", "2000\n");
-	put("v1/memory.stat", "cache 5\nswap 4096\npgmajfault 7\n");
+	put("v1/memory.stat", "cache 5\nswap 4096\npgmajfault 7\n"
+	    "inactive_file 300\ntotal_inactive_file 300\n");
 	snprintf(err, sizeof(err), "%s/v1", root);
 	assert_int_equal(probe_start(&p, "cgroup", NULL, err, "", err,
 				     sizeof(err)), 0);
@@ -196,6 +197,8 @@ static void test_cgroup_probe(void **state)
 			 "cgroup_swap_bytes")), 4096);
 	assert_int_equal(json_integer_value(json_object_get(o,
 			 "cgroup_pgmajfault")), 7);
+	assert_int_equal(json_integer_value(json_object_get(o,
+			 "cgroup_inactive_file")), 300);
 	probe_stop(&p);
 	json_object_clear(o);
 	mk("v2");
