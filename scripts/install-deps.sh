@@ -15,6 +15,9 @@ PACKAGES=(
 	qemu-system-x86 qemu-utils seabios ipxe-qemu
 	# the guest image
 	busybox-static cpio kmod qemu-guest-agent
+	# the overcommit kernel-build disk: a Debian root made with mmdebstrap,
+	# packed with mkfs.ext4 -d
+	mmdebstrap e2fsprogs
 	# building vballoon.ko against the unpacked guest headers
 	bc flex bison libelf-dev
 	# plots, tests (jq reads reports, socat talks to sockets)

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Build the guest initramfs: busybox-static, the virtio transport and console
 # modules, the stock virtio_balloon.ko, vballoon.ko when it has been built,
-# qemu-guest-agent with its libraries, the workloads, and guest/init.
+# the virtio-blk and ext4 modules that bb-kbuild mounts its disks with,
+# qemu-guest-agent with its libraries, the workloads, guest/init and
+# guest/bb-kbuild.
 #
 # usage: build-image.sh OUTPUT.cpio.gz
 # Inputs: build/guest/ (fetch-guest-kernel.sh), build/workloads/bbload,
@@ -25,6 +27,11 @@ MODULES=(
 	drivers/virtio/virtio_balloon.ko
 )
 
+# What bb-kbuild loads to mount its disks (build-kbuild-image.sh).  Their
+# dependencies, soft ones too (ext4 and jbd2 want a crypto-crc32c), are
+# looked up with modinfo: the unpacked tree has no modules.dep.
+DISK_MODULES=(virtio_blk ext4)
+
 log() { printf 'build-image: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
@@ -34,6 +41,53 @@ copy_with_libs() {
 	install -D -m 0755 "$prog" "$dest$prog"
 	for lib in $(ldd "$prog" | awk '/=>/ { print $3 } /^\t\// { print $1 }'); do
 		[[ -e $dest$lib ]] || install -D -m 0755 "$lib" "$dest$lib"
+	done
+}
+
+# Module name (dashes as underscores) -> path below kernel/, of every module.
+declare -A KO_PATH=()
+index_modules() {
+	local kdir=$1 p n
+	while IFS= read -r -d '' p; do
+		n=${p##*/}
+		n=${n%.ko}
+		KO_PATH[${n//-/_}]=${p#"$kdir"/}
+	done < <(find "$kdir" -name '*.ko' -print0)
+}
+
+# Modules that provide alias $2 (e.g. crypto-crc32c), as paths.
+alias_providers() {
+	local kdir=$1 alias=$2 f
+	grep -rlaF --include='*.ko' "alias=$alias" "$kdir" | while read -r f; do
+		if modinfo -F alias "$f" | grep -qxF "$alias"; then
+			echo "$f"
+		fi
+	done
+}
+
+# Add module $2 and everything it depends on to NEED (paths below kernel/).
+declare -A NEED=()
+resolve_module() {
+	local kdir=$1 n=${2//-/_} p d f
+	p=${KO_PATH[$n]:-}
+	[[ -n $p ]] || die "module $2 not found in $kdir"
+	[[ -z ${NEED[$p]:-} ]] || return 0
+	NEED[$p]=1
+	for d in $(modinfo -F depends "$kdir/$p" | tr ',' ' '); do
+		resolve_module "$kdir" "$d"
+	done
+	for d in $(modinfo -F softdep "$kdir/$p"); do
+		case $d in
+		pre: | post:) continue ;;
+		esac
+		if [[ -n ${KO_PATH[${d//-/_}]:-} ]]; then
+			resolve_module "$kdir" "$d"
+			continue
+		fi
+		for f in $(alias_providers "$kdir" "$d"); do
+			f=${f##*/}
+			resolve_module "$kdir" "${f%.ko}"
+		done
 	done
 }
 
@@ -56,10 +110,17 @@ main() {
 	install -m 0755 /bin/busybox "$stage/bin/busybox"
 	install -m 0755 "$HERE/guest/init" "$stage/init"
 	install -m 0755 "$BUILD/workloads/bbload" "$stage/usr/bin/bbload"
+	install -m 0755 "$HERE/guest/bb-kbuild" "$stage/usr/bin/bb-kbuild"
 	copy_with_libs /usr/sbin/qemu-ga "$stage"
 
 	modroot=$stage/lib/modules/$rel
-	for m in "${MODULES[@]}"; do
+	index_modules "$GUEST/root/lib/modules/$rel/kernel"
+	for m in "${DISK_MODULES[@]}"; do
+		resolve_module "$GUEST/root/lib/modules/$rel/kernel" "$m"
+	done
+	log "disk modules: $(printf '%s\n' "${!NEED[@]}" | sed 's|.*/||' |
+		sort | tr '\n' ' ')"
+	for m in "${MODULES[@]}" "${!NEED[@]}"; do
 		install -D -m 0644 "$GUEST/root/lib/modules/$rel/kernel/$m" \
 			"$modroot/kernel/$m"
 	done
