@@ -25,7 +25,8 @@ static const char *const onoff[] = { "off", "on", NULL };
 static const char *const workloads[] = { "kbuild", "command", NULL };
 /* Overcommit rows; "auto" joins with auto-ballooning (docs/overcommit.md). */
 static const char *const strategies[] = {
-	"none", "static", "mom", "reporting", NULL
+	"none", "static", "mom", "reporting", "auto",
+	"auto+reporting", NULL
 };
 /* Inflate rows; see scenario_inflate.c for what each one sets. */
 static const char *const modes[] = {

@@ -35,6 +35,11 @@ static int oc_vm_probes_start(struct oc_run *r, int i, char *err,
 				 len);
 	if (!rc)
 		rc = probe_start(&v->qemu, "qemu", vm, "", "", err, len);
+	/* starting it zeroes the device's counters: they count this run */
+	if (!rc && r->is_auto)
+		rc = probe_start(&v->device, "device", vm, "", "", err, len);
+	if (!rc && r->is_auto)
+		rc = probe_start(&v->driver, "driver", vm, "", "", err, len);
 	v->avail = -1;
 	v->actual = r->cfg->memory.bytes;
 	return rc;
@@ -45,6 +50,7 @@ int oc_probes_start(struct oc_run *r, char *err, unsigned long len)
 	char why[256];
 	int i, rc;
 
+	r->is_auto = !strncmp(r->cfg->strategy, "auto", 4);
 	rc = probe_start(&r->vmstat, "vmstat", NULL, "", "", err, len);
 	if (!rc)
 		rc = probe_start(&r->cg, "cgroup", NULL, r->hm->cgroup, "",
@@ -67,6 +73,14 @@ void oc_probes_stop(struct oc_run *r)
 		probe_stop(&r->v[i].balloon);
 		probe_stop(&r->v[i].gstats);
 		probe_stop(&r->v[i].qemu);
+		if (r->is_auto) {
+			probe_stop(&r->v[i].device);
+			probe_stop(&r->v[i].driver);
+		}
+		json_decref(r->v[i].autoc);
+		json_decref(r->v[i].drvc);
+		r->v[i].autoc = NULL;
+		r->v[i].drvc = NULL;
 	}
 	probe_stop(&r->vmstat);
 	probe_stop(&r->cg);
@@ -106,6 +120,32 @@ static void oc_read_gstats(struct oc_vm *v, json_t *sample)
 		v->gstat_seen = 1;
 }
 
+/*
+ * auto: the device's auto-balloon counters (pressure events by level,
+ * steps, pages asked) go into the series line as "auto"; the rest of
+ * stage-stats (inflate and deflate stage times) stays out of it.
+ */
+static int oc_sample_auto(struct oc_vm *v, json_t *s, char *err,
+			  unsigned long len)
+{
+	json_t *tmp = json_object(), *a;
+	int rc = probe_sample(&v->device, tmp, err, len);
+
+	a = json_object_get(json_object_get(tmp, "host_counters"), "auto");
+	if (!rc && !json_is_object(a)) {
+		snprintf(err, len, "the device's stage-stats have no \"auto\" "
+			 "counters: is build/qemu older than the series?");
+		rc = -EPROTO;
+	}
+	if (!rc) {
+		json_object_set(s, "auto", a);
+		json_decref(v->autoc);
+		v->autoc = json_incref(a);
+	}
+	json_decref(tmp);
+	return rc;
+}
+
 /* One VM's part of a series line. */
 static json_t *oc_sample_vm(struct oc_run *r, int i, char *err,
 			    unsigned long len)
@@ -119,6 +159,8 @@ static json_t *oc_sample_vm(struct oc_run *r, int i, char *err,
 		rc = probe_sample(&v->gstats, s, err, len);
 	if (!rc)
 		rc = probe_sample(&v->qemu, s, err, len);
+	if (!rc && r->is_auto)
+		rc = oc_sample_auto(v, s, err, len);
 	if (rc) {
 		json_decref(s);
 		return NULL;
@@ -258,6 +300,25 @@ void oc_progress(struct oc_run *r, int final)
 		(now - r->t0_ms) / 1000, tty && !final ? "" : "\n");
 }
 
+int oc_collect_guests(struct oc_run *r, char *err, unsigned long len)
+{
+	json_t *tmp, *all, *val;
+	const char *key;
+	int i, rc = 0;
+
+	for (i = 0; r->is_auto && i < r->f.n && !rc; i++) {
+		tmp = json_object();
+		rc = probe_sample(&r->v[i].driver, tmp, err, len);
+		all = json_object_get(tmp, "guest_counters");
+		r->v[i].drvc = json_object();
+		json_object_foreach(all, key, val)
+			if (!strncmp(key, "shrink", 6))
+				json_object_set(r->v[i].drvc, key, val);
+		json_decref(tmp);
+	}
+	return rc;
+}
+
 /* Sum over VMs of a guest counter's change since the workload started. */
 static double oc_gstat_delta(const struct oc_run *r, unsigned k)
 {
@@ -272,18 +333,35 @@ static double oc_gstat_delta(const struct oc_run *r, unsigned k)
 
 json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 {
-	json_t *run = json_object(), *vms = json_array();
-	double run_s = 0, end;
+	json_t *run = json_object(), *vms = json_array(), *vm;
+	double run_s = 0, end, steps = 0, pages = 0, shrunk = 0;
 	int i;
 
 	for (i = 0; i < r->f.n; i++) {
 		end = (r->v[i].start_ms - r->t0_ms) / 1000 + r->v[i].build_s;
 		if (end > run_s)
 			run_s = end;
-		json_array_append_new(vms, json_pack("{s:s, s:f, s:i}", "vm",
-				      r->f.vms[i].spec.name, "build_s",
-				      r->v[i].build_s, "status",
-				      r->v[i].status));
+		vm = json_pack("{s:s, s:f, s:i}", "vm", r->f.vms[i].spec.name,
+			       "build_s", r->v[i].build_s, "status",
+			       r->v[i].status);
+		if (r->v[i].drvc) {
+			json_object_set(vm, "guest_shrinker", r->v[i].drvc);
+			shrunk += oc_num(r->v[i].drvc, "shrink_pages", 0);
+		}
+		if (r->v[i].autoc) {
+			json_object_set(vm, "auto", r->v[i].autoc);
+			steps += oc_num(r->v[i].autoc, "steps", 0);
+			pages += oc_num(r->v[i].autoc, "step_pages", 0);
+		}
+		json_array_append_new(vms, vm);
+	}
+	if (r->is_auto) {
+		json_object_set_new(run, "auto_steps",
+				    json_integer((json_int_t)steps));
+		json_object_set_new(run, "auto_step_bytes",
+				    json_integer((json_int_t)pages * 4096));
+		json_object_set_new(run, "guest_shrink_bytes",
+				    json_integer((json_int_t)shrunk * 4096));
 	}
 	json_object_set_new(run, "run", json_integer(rep + 1));
 	json_object_set_new(run, OC_RUN_S, json_real(run_s));

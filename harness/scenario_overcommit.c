@@ -80,14 +80,45 @@ static int oc_make_scratch(const char *path, uint64_t bytes)
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EIO;
 }
 
-/* The device properties of a row: the configured ones and the strategy's. */
-static int oc_device(const struct bb_config *cfg, char *buf, unsigned long len)
+/* auto, auto+reporting: the devices and drivers balloon by themselves. */
+static int oc_is_auto(const struct bb_config *cfg)
 {
-	int reporting = !strcmp(cfg->strategy, "reporting");
-	int n = snprintf(buf, len, "%s%s%s", cfg->device,
-			 reporting && cfg->device[0] ? "," : "",
-			 reporting ? "free-page-reporting=on" : "");
+	return !strncmp(cfg->strategy, "auto", 4);
+}
 
+/* reporting, auto+reporting: free page reporting on. */
+static int oc_is_reporting(const struct bb_config *cfg)
+{
+	return strstr(cfg->strategy, "reporting") != NULL;
+}
+
+/*
+ * The device properties of a row: the configured ones and the strategy's.
+ * auto watches the run's cgroup: its v1 memory.pressure_level events, or
+ * its v2 memory.pressure as PSI triggers.  hm is NULL when the row is only
+ * described (no cgroup yet).
+ */
+static int oc_device(const struct bb_config *cfg, const struct hostmem *hm,
+		     char *buf, unsigned long len)
+{
+	char extra[400] = "", src[400] = "";
+	int n;
+
+	if (oc_is_auto(cfg)) {
+		if (hm && hm->version == 1)
+			snprintf(src, sizeof(src), ",auto-balloon-memcg=%s",
+				 hm->cgroup);
+		else if (hm && hm->version == 2)
+			snprintf(src, sizeof(src),
+				 ",auto-balloon-psi=%s/memory.pressure",
+				 hm->cgroup);
+		snprintf(extra, sizeof(extra), "auto-balloon=on%s", src);
+	}
+	if (oc_is_reporting(cfg))
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+			 "%sfree-page-reporting=on", extra[0] ? "," : "");
+	n = snprintf(buf, len, "%s%s%s", cfg->device,
+		     cfg->device[0] && extra[0] ? "," : "", extra);
 	return n < 0 || (unsigned long)n >= len ? -E2BIG : 0;
 }
 
@@ -98,7 +129,7 @@ static int oc_tweak(struct vm_spec *s, void *opaque)
 	int rc;
 
 	snprintf(s->cgroup_procs, sizeof(s->cgroup_procs), "%s", c->procs);
-	rc = oc_device(c->cfg, s->device, sizeof(s->device));
+	rc = oc_device(c->cfg, c->hm, s->device, sizeof(s->device));
 	if (rc)
 		return rc;
 	if (strcmp(c->cfg->workload, "kbuild"))
@@ -349,6 +380,8 @@ static int oc_one_run(struct bb_config *cfg, struct hostmem *hm,
 	if (!rc)
 		rc = oc_loop(&r, err, len);
 	if (!rc)
+		rc = oc_collect_guests(&r, err, len);
+	if (!rc)
 		rpt_add_run(row, oc_run_sample(&r, rep, series));
 out:
 	oc_run_free(&r);
@@ -364,15 +397,23 @@ static int oc_check_row(const struct bb_config *c, char *err,
 			 "(driver is 'none')", c->strategy);
 		return -EINVAL;
 	}
-	if (!strcmp(c->strategy, "reporting") && strcmp(c->driver, "stock")) {
-		snprintf(err, len, "strategy 'reporting' needs the stock "
-			 "driver: %s has no free page reporting", c->driver);
+	if (oc_is_auto(c) && (strcmp(c->driver, "vballoon") ||
+			      strcmp(c->qemu, "patched"))) {
+		snprintf(err, len, "strategy '%s' needs the vballoon driver "
+			 "and the patched QEMU (AUTO_BALLOON, bit 19); this "
+			 "row has driver '%s', qemu '%s'", c->strategy,
+			 c->driver, c->qemu);
 		return -EINVAL;
 	}
-	if (!strcmp(c->strategy, "reporting") &&
-	    strstr(c->device, "free-page-reporting")) {
-		snprintf(err, len, "strategy 'reporting' sets "
-			 "free-page-reporting itself; drop it from 'device'");
+	if (oc_is_auto(c) && strstr(c->device, "auto-balloon")) {
+		snprintf(err, len, "strategy '%s' sets the auto-balloon "
+			 "properties itself; drop them from 'device'",
+			 c->strategy);
+		return -EINVAL;
+	}
+	if (oc_is_reporting(c) && strstr(c->device, "free-page-reporting")) {
+		snprintf(err, len, "strategy '%s' sets free-page-reporting "
+			 "itself; drop it from 'device'", c->strategy);
 		return -EINVAL;
 	}
 	return 0;
@@ -509,7 +550,7 @@ static int oc_rows(struct bb_config *cfg, struct hostmem *hm,
 		if (cfg->nkeys)
 			cfg_apply_row(&row, i);
 		cfg_row_name(cfg, i, name, sizeof(name));
-		oc_device(&row, device, sizeof(device));
+		oc_device(&row, NULL, device, sizeof(device));
 		jrow = rpt_add_row(rpt, name, json_pack("{s:s, s:s, s:s, s:s}",
 				   "strategy", row.strategy, "driver",
 				   row.driver, "device", device,

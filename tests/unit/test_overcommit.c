@@ -298,7 +298,7 @@ static void test_keys(void **state)
 	expect_error("{\"scenario\":\"overcommit\",\"host_memory\":\"1G\","
 		     "\"targets\":\"kernel/; rm -rf /\"}", "key 'targets'");
 	expect_error("{\"scenario\":\"overcommit\",\"host_memory\":\"1G\","
-		     "\"matrix\":{\"strategy\":[\"none\",\"auto\"]}}",
+		     "\"matrix\":{\"strategy\":[\"none\",\"balloon\"]}}",
 		     "matrix.strategy[1]");
 	assert_int_equal(cfg_load_string("{\"scenario\":\"overcommit\","
 		"\"host_memory\":\"1G\",\"mom_min_step\":0.5,"
@@ -309,6 +309,12 @@ static void test_keys(void **state)
 	assert_int_equal(cfg.vms, 3);
 	cfg_row_name(&cfg, 1, err, sizeof(err));
 	assert_string_equal(err, "mom");
+	assert_int_equal(cfg_load_string("{\"scenario\":\"overcommit\","
+		"\"host_memory\":\"1G\",\"driver\":\"vballoon\",\"matrix\":"
+		"{\"strategy\":[\"none\",\"auto\"]}}", "t.json", &cfg, err,
+		sizeof(err)), 0);
+	cfg_row_name(&cfg, 1, err, sizeof(err));
+	assert_string_equal(err, "auto");
 	assert_int_equal(cfg_load_string("{\"scenario\":\"overcommit\","
 		"\"host_memory\":\"1G\",\"strategy\":\"static\"}", "t.json",
 		&cfg, err, sizeof(err)), 0);
