@@ -11,7 +11,8 @@ dev_require_vballoon
 MEM=1024    # guest RAM, MiB
 TARGET=640  # balloon target, MiB
 PAGES=$(((MEM - TARGET) * 256))
-ALL=",page-bitmap=on,chunk-transfer=on,sg=on,auto-balloon=on,free-page-bitmap=on"
+# auto-balloon-min: all of RAM, so that host pressure never moves this balloon
+ALL=",page-bitmap=on,chunk-transfer=on,sg=on,auto-balloon=on,auto-balloon-min=${MEM}M,free-page-bitmap=on"
 
 # name  device properties  vballoon mode=  stage-stats mode  offered bits
 MODES=(

@@ -299,3 +299,23 @@ dev_offered_bb_bits() {
 			[range(16; 21) | select(($u / pow(2; .) | floor) % 2 == 1) |
 			pow(2; .)] | add // 0'
 }
+
+# A pressure source property for auto-balloon=on that realizes on this
+# host: PSI on /proc/pressure/memory where the kernel takes triggers,
+# else the root cgroup v1 memory cgroup; empty (and status 1) if neither.
+dev_auto_source() {
+	local fd
+	if exec {fd}<>/proc/pressure/memory 2>/dev/null; then
+		if echo "some 100000 1000000" 2>/dev/null 1>&"$fd"; then
+			exec {fd}>&-
+			echo ",auto-balloon-psi=/proc/pressure/memory"
+			return 0
+		fi
+		exec {fd}>&-
+	fi
+	if [[ -w /sys/fs/cgroup/memory/cgroup.event_control ]]; then
+		echo ",auto-balloon-memcg=/sys/fs/cgroup/memory"
+		return 0
+	fi
+	return 1
+}
