@@ -86,6 +86,8 @@ static const unsigned int vb_features[] = {
 	VBALLOON_F_PAGE_BITMAP,
 	VBALLOON_F_CHUNK_TRANSFER,
 	VBALLOON_F_SG,
+	VBALLOON_F_AUTO_BALLOON,
+	VIRTIO_BALLOON_F_REPORTING,
 };
 
 u32 vb_target(struct vballoon *vb)
@@ -98,7 +100,7 @@ u32 vb_target(struct vballoon *vb)
 }
 
 /* The caller makes sure the device is there (holds a queue lock, or work). */
-static void vb_report_actual(struct vballoon *vb)
+void vb_report_actual(struct vballoon *vb)
 {
 	u32 actual;
 
@@ -247,7 +249,10 @@ static unsigned long vb_inflate(struct vballoon *vb, unsigned long want)
 		goto out;
 
 	/* No lock held: reclaim may call the OOM notifier. */
+	/* Our own reclaim must not make the shrinker deflate (auto.c). */
+	WRITE_ONCE(vb->inflater, current);
 	nr = vb_alloc_batch(vb, want, &c);
+	WRITE_ONCE(vb->inflater, NULL);
 	c.alloc_ns = ktime_get_ns() - t0;
 	if (!nr) {
 		dev_info_ratelimited(&vb->vdev->dev,
@@ -283,8 +288,8 @@ out:
  * balloon; without it they are freed anyway, which the protocol allows.
  * The caller holds dq.lock.  Returns pages deflated.
  */
-static unsigned long vb_deflate(struct vballoon *vb, unsigned long want,
-				unsigned long timeout)
+unsigned long vb_deflate(struct vballoon *vb, unsigned long want,
+			 unsigned long timeout)
 {
 	struct vb_queue *q = &vb->dq;
 	struct vb_batch_cost c = {};
@@ -330,9 +335,10 @@ static void vb_queue_update(struct vballoon *vb, unsigned long delay)
 }
 
 /*
- * One batch towards the target per run.  A batch is at most
- * VB_BATCH_BYTES, so a new target is seen within one batch; the OOM
- * notifier never waits for an inflate, and for a deflate at most one batch.
+ * One batch towards the goal (vb_goal(): the target, or less with
+ * AUTO_BALLOON) per run.  A batch is at most VB_BATCH_BYTES, so a new
+ * target is seen within one batch; the OOM notifier never waits for an
+ * inflate, and for a deflate at most one batch.
  */
 static void vb_update_work(struct work_struct *work)
 {
@@ -341,9 +347,14 @@ static void vb_update_work(struct work_struct *work)
 	unsigned long done = 0;
 	long diff;
 
-	diff = (long)vb_target(vb) - (long)READ_ONCE(vb->num_pages);
+	diff = (long)vb_goal(vb) - (long)READ_ONCE(vb->num_pages);
 	if (diff > 0 || vb->ilimbo) {
 		done = vb_inflate(vb, max(diff, 0L));
+		if (done) {
+			/* The shrinker's hold-off runs from here (auto.c). */
+			WRITE_ONCE(vb->last_inflate, jiffies);
+			WRITE_ONCE(vb->inflated_once, true);
+		}
 	} else if (diff < 0) {
 		mutex_lock(&vb->dq.lock);
 		done = vb_deflate(vb, -diff, VB_ACK_TIMEOUT);
@@ -357,7 +368,11 @@ static void vb_update_work(struct work_struct *work)
 
 static void vb_config_changed(struct virtio_device *vdev)
 {
-	vb_queue_update(vdev->priv, 0);
+	struct vballoon *vb = vdev->priv;
+
+	/* May be interrupt context: the worker reads the new target. */
+	vb_auto_new_target(vb);
+	vb_queue_update(vb, 0);
 }
 
 /*
@@ -400,8 +415,10 @@ static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 				break;
 			done += n;
 		}
-		if (done && vb->dq.vq)
+		if (done && vb->dq.vq) {
 			vb_report_actual(vb);
+			vb_auto_lower_goal(vb);
+		}
 		mutex_unlock(&vb->dq.lock);
 	}
 
@@ -504,6 +521,27 @@ static enum vb_mode vb_negotiated_mode(struct virtio_device *vdev)
 }
 
 /*
+ * REPORTING: the reporting queue's index counts only the queues before it
+ * that exist, and the device creates the free page hint queue whenever it
+ * offers FREE_PAGE_HINT, which we never acknowledge; the two would then
+ * disagree on where the reporting queue is, so we do not report.
+ */
+static void vb_validate_reporting(struct virtio_device *vdev)
+{
+	u64 offered = vdev->config->get_features(vdev);
+
+	if (!virtio_has_feature(vdev, VIRTIO_BALLOON_F_REPORTING))
+		return;
+	if (vb_reporting_param && IS_ENABLED(CONFIG_PAGE_REPORTING) &&
+	    !(offered & BIT_ULL(VIRTIO_BALLOON_F_FREE_PAGE_HINT)))
+		return;
+	if (offered & BIT_ULL(VIRTIO_BALLOON_F_FREE_PAGE_HINT))
+		dev_info(&vdev->dev,
+			 "free page reporting off: the device offers free page hinting too\n");
+	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
+}
+
+/*
  * Pick the transfer mode and clear every other mode bit, so the device sees
  * exactly one (or none: legacy) acknowledged.
  */
@@ -529,25 +567,38 @@ static int vb_validate(struct virtio_device *vdev)
 	for (m = VB_MODE_LEGACY; m < VB_NR_MODES; m++)
 		if (m != pick && vb_modes[m].feature >= 0)
 			__virtio_clear_bit(vdev, vb_modes[m].feature);
+	/* auto=off: the driver behaves as without the bit. */
+	if (!vb_auto)
+		__virtio_clear_bit(vdev, VBALLOON_F_AUTO_BALLOON);
+	vb_validate_reporting(vdev);
 	return 0;
 }
 
+/* Queues in the spec's order; an absent one takes no index. */
+enum { VB_VQ_INFLATE, VB_VQ_DEFLATE, VB_VQ_STATS, VB_VQ_REPORTING, VB_NR_VQS };
+
 static int vb_find_vqs(struct vballoon *vb)
 {
-	vq_callback_t *cbs[] = { vb_ack, vb_ack, vb_statsvq_request };
-	static const char * const names[] = { "inflate", "deflate", "stats" };
-	struct virtqueue *vqs[ARRAY_SIZE(names)];
-	unsigned int n = ARRAY_SIZE(names);
+	vq_callback_t *cbs[VB_NR_VQS] = {
+		vb_ack, vb_ack, vb_statsvq_request, vb_reporting_done,
+	};
+	const char *names[VB_NR_VQS] = {
+		"inflate", "deflate", "stats", "reporting",
+	};
+	struct virtqueue *vqs[VB_NR_VQS];
 	int err;
 
 	if (!virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_STATS_VQ))
-		n--;
-	err = virtio_find_vqs(vb->vdev, n, vqs, cbs, names, NULL);
+		names[VB_VQ_STATS] = NULL;
+	if (!virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_REPORTING))
+		names[VB_VQ_REPORTING] = NULL;
+	err = virtio_find_vqs(vb->vdev, VB_NR_VQS, vqs, cbs, names, NULL);
 	if (err)
 		return err;
-	vb->iq.vq = vqs[0];
-	vb->dq.vq = vqs[1];
-	vb->svq = n > 2 ? vqs[2] : NULL;
+	vb->iq.vq = vqs[VB_VQ_INFLATE];
+	vb->dq.vq = vqs[VB_VQ_DEFLATE];
+	vb->svq = names[VB_VQ_STATS] ? vqs[VB_VQ_STATS] : NULL;
+	vb->rvq = names[VB_VQ_REPORTING] ? vqs[VB_VQ_REPORTING] : NULL;
 	return 0;
 }
 
@@ -556,6 +607,8 @@ static void vb_start(struct vballoon *vb)
 {
 	int err;
 
+	/* A new target (probe, restore): the goal becomes num_pages. */
+	vb_auto_new_target(vb);
 	vb_report_actual(vb);
 	if (vb->svq) {
 		err = vb_statsvq_start(vb);
@@ -563,6 +616,7 @@ static void vb_start(struct vballoon *vb)
 			dev_warn(&vb->vdev->dev,
 				 "stats queue not primed: %d\n", err);
 	}
+	vb_reporting_start(vb);
 	vb_queue_update(vb, 0);
 }
 
@@ -700,6 +754,8 @@ static void vb_teardown(struct vballoon *vb)
 	mutex_lock(&vb->iq.lock);
 	mutex_lock(&vb->dq.lock);
 	virtio_reset_device(vb->vdev);
+	/* The reset host acts on no report: a waiting one may end now. */
+	vb_reporting_stop(vb);
 	vb_queue_detach(vb, &vb->iq);
 	vb_queue_detach(vb, &vb->dq);
 	vb_drop_rest(vb);
@@ -707,6 +763,7 @@ static void vb_teardown(struct vballoon *vb)
 	vb->iq.vq = NULL;
 	vb->dq.vq = NULL;
 	vb->svq = NULL;
+	vb->rvq = NULL;
 	mutex_unlock(&vb->dq.lock);
 	mutex_unlock(&vb->iq.lock);
 }
@@ -724,6 +781,7 @@ static void vb_init_state(struct vballoon *vb)
 	INIT_WORK(&vb->stats_work, vb_statsvq_work);
 	spin_lock_init(&vb->stop_lock);
 	spin_lock_init(&vb->stats_lock);
+	spin_lock_init(&vb->goal_lock);
 	for (o = 0; o < VB_NR_ORDERS; o++)
 		INIT_LIST_HEAD(&vb->blocks[o]);
 	balloon_devinfo_init(&vb->bdi);
@@ -755,6 +813,7 @@ static int vb_probe(struct virtio_device *vdev)
 					VIRTIO_BALLOON_F_MUST_TELL_HOST);
 	vb->deflate_on_oom = virtio_has_feature(vdev,
 					VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+	vb->auto_balloon = virtio_has_feature(vdev, VBALLOON_F_AUTO_BALLOON);
 	vb_init_state(vb);
 
 	err = vb_find_vqs(vb);
@@ -769,15 +828,23 @@ static int vb_probe(struct virtio_device *vdev)
 			goto out_xfer;
 		vb->oom_registered = true;
 	}
+	err = vb_auto_start(vb);
+	if (err)
+		goto out_oom;
 	vb_debugfs_init(vb);
 	virtio_device_ready(vdev);
 	vb_start(vb);
 	dev_info(&vdev->dev,
-		 "mode %s, max_order %u, stats_vq %d, deflate_on_oom %d, must_tell_host %d\n",
+		 "mode %s, max_order %u, stats_vq %d, deflate_on_oom %d, must_tell_host %d, auto_balloon %d (%s), reporting %d\n",
 		 vb->ops->name, vb->max_order, !!vb->svq, vb->deflate_on_oom,
-		 vb->tell_host_first);
+		 vb->tell_host_first, vb->auto_balloon,
+		 vb->auto_balloon ? vb_auto_policy_name() : "-",
+		 vb->reporting);
 	return 0;
 
+out_oom:
+	if (vb->oom_registered)
+		unregister_oom_notifier(&vb->oom_nb);
 out_xfer:
 	vb_xfer_exit(vb);
 out_del_vqs:
@@ -797,6 +864,8 @@ static void vb_remove(struct virtio_device *vdev)
 	vb_debugfs_exit(vb);
 	if (vb->oom_registered)
 		unregister_oom_notifier(&vb->oom_nb);
+	/* Waits for a running scan, which the abort has cut short. */
+	vb_auto_stop(vb);
 	vb_cancel_work(vb);
 	vb_teardown(vb);
 	vb_xfer_exit(vb);
@@ -872,6 +941,8 @@ static int __init vb_init(void)
 		       max_order, VBALLOON_MAX_BLOCK_ORDER);
 		return -EINVAL;
 	}
+	if (vb_auto_parse_params())
+		return -EINVAL;
 	vb_want_mode = -1;
 	if (strcmp(mode, "auto")) {
 		for (m = 0; m < VB_NR_MODES; m++)

@@ -71,10 +71,39 @@ static void vb_show_state(struct seq_file *m, struct vballoon *vb)
 	vb_json_bool(m, "must_tell_host", vb->tell_host_first);
 	vb_json_u64(m, "balloon_pages", READ_ONCE(vb->num_pages));
 	vb_json_u64(m, "target_pages", vb->iq.vq ? vb_target(vb) : 0);
+	vb_json_bool(m, "auto_balloon", vb->auto_balloon);
+	seq_printf(m, ",\"auto_policy\":\"%s\"",
+		   vb->auto_balloon ? vb_auto_policy_name() : "off");
+	/* Without AUTO_BALLOON the goal is the target. */
+	vb_json_u64(m, "goal_pages", vb->auto_balloon ? READ_ONCE(vb->goal) :
+		    vb->iq.vq ? vb_target(vb) : 0);
+	vb_json_bool(m, "shrinker", vb->shrinker_registered);
+	vb_json_bool(m, "reporting", vb->reporting);
 	vb_json_orders(m, "balloon_blocks_by_order", held);
 }
 
-static void vb_show_counters(struct seq_file *m, const struct vb_counters *k)
+/* The shrinker's counters (AUTO_BALLOON), refusals by enum vb_refusal. */
+static void vb_show_shrink(struct seq_file *m, const struct vb_counters *k,
+			   u64 kswapd)
+{
+	const u64 *r = k->shrink_refused;
+
+	vb_json_u64(m, "shrink_calls", k->shrink_calls);
+	vb_json_u64(m, "shrink_pages", k->shrink_pages);
+	vb_json_u64(m, "shrink_ns", k->shrink_ns);
+	vb_json_u64(m, "shrink_max_ns", k->shrink_max_ns);
+	vb_json_u64(m, "shrink_urgent", k->shrink_urgent);
+	vb_json_u64(m, "shrink_refused_kswapd", r[VB_REFUSE_KSWAPD] + kswapd);
+	vb_json_u64(m, "shrink_refused_self", r[VB_REFUSE_SELF]);
+	vb_json_u64(m, "shrink_refused_cache", r[VB_REFUSE_CACHE]);
+	vb_json_u64(m, "shrink_refused_holdoff", r[VB_REFUSE_HOLDOFF]);
+	vb_json_u64(m, "shrink_refused_busy", r[VB_REFUSE_BUSY]);
+	vb_json_u64(m, "shrink_refused_host", r[VB_REFUSE_HOST]);
+	vb_json_u64(m, "goal_lowered", k->goal_lowered);
+}
+
+static void vb_show_counters(struct seq_file *m, const struct vb_counters *k,
+			     u64 kswapd)
 {
 	vb_json_u64(m, "inflate_pages", k->inflate_pages);
 	vb_json_orders(m, "inflate_blocks_by_order", k->inflate_blocks);
@@ -110,6 +139,12 @@ static void vb_show_counters(struct seq_file *m, const struct vb_counters *k)
 	vb_json_u64(m, "stats_updates", k->stats_updates);
 	vb_json_u64(m, "inject_messages", k->inject_messages);
 	vb_json_u64(m, "inject_timeouts", k->inject_timeouts);
+	vb_show_shrink(m, k, kswapd);
+	vb_json_u64(m, "report_requests", k->report_requests);
+	vb_json_u64(m, "report_pages", k->report_pages);
+	vb_json_u64(m, "report_errors", k->report_errors);
+	vb_json_u64(m, "report_slow", k->report_slow);
+	vb_json_u64(m, "report_ns", k->report_ns);
 }
 
 static int vb_stats_show(struct seq_file *m, void *unused)
@@ -122,7 +157,7 @@ static int vb_stats_show(struct seq_file *m, void *unused)
 	spin_unlock(&vb->stats_lock);
 
 	vb_show_state(m, vb);
-	vb_show_counters(m, &k);
+	vb_show_counters(m, &k, atomic_long_read(&vb->kswapd_skips));
 	seq_puts(m, "}\n");
 	return 0;
 }
@@ -131,6 +166,7 @@ static void vb_reset_counters(struct vballoon *vb)
 {
 	spin_lock(&vb->stats_lock);
 	memset(&vb->ctr, 0, sizeof(vb->ctr));
+	atomic_long_set(&vb->kswapd_skips, 0);
 	spin_unlock(&vb->stats_lock);
 }
 

@@ -7,13 +7,15 @@
  * xfer.c     the four transfer modes: encoding requests and waiting
  * statsvq.c  the upstream memory statistics virtqueue
  * debugfs.c  stats/reset/inject files under /sys/kernel/debug/vballoon
+ * auto.c     AUTO_BALLOON: the goal, the shrinker
+ * reporting.c  free page reporting (upstream REPORTING, bit 5)
  *
  * Locking, outermost first:
  *   iq.lock   the inflate queue: the inflate worker, compaction, inject
  *   dq.lock   the deflate queue: the worker, the OOM notifier, compaction
  *   lock      the balloon's lists and counts, held for at most VB_CHUNK
  *             entries at a time
- *   bdi.pages_lock, stats_lock, stop_lock (spinlocks)
+ *   bdi.pages_lock, stats_lock, stop_lock, goal_lock (spinlocks)
  * Nothing allocates memory that may reclaim while holding dq.lock or lock,
  * the two the OOM notifier takes, and every wait for the host is bounded.
  */
@@ -23,7 +25,9 @@
 #include <linux/balloon_compaction.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
+#include <linux/page_reporting.h>
 #include <linux/scatterlist.h>
+#include <linux/shrinker.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/virtio.h>
@@ -96,6 +100,22 @@ enum vb_fate {
 	VB_UNSENT,	/* in no request the host ever saw */
 };
 
+/*
+ * Why a shrinker call (auto.c) gave nothing back; indexes
+ * vb_counters.shrink_refused.  Values past VB_NR_REFUSALS are not refusals.
+ */
+enum vb_refusal {
+	VB_REFUSE_KSWAPD,	/* background reclaim (kswapd) */
+	VB_REFUSE_SELF,		/* the inflate worker's own allocation */
+	VB_REFUSE_CACHE,	/* page cache above auto_cache_pct */
+	VB_REFUSE_HOLDOFF,	/* within auto_holdoff_ms of inflate progress */
+	VB_REFUSE_BUSY,		/* deflate queue's lock taken */
+	VB_REFUSE_HOST,		/* deflated nothing: host silent, queue busy */
+	VB_NR_REFUSALS,
+	VB_SHRINK_OK = VB_NR_REFUSALS,	/* deflate */
+	VB_SHRINK_URGENT,	/* deflate in the hold-off: below min watermark */
+};
+
 /* One block of 2^order physically contiguous 4 KiB frames. */
 struct vb_ent {
 	unsigned long pfn;	/* first frame */
@@ -165,6 +185,18 @@ struct vb_counters {
 	u64 stats_updates;	/* stats buffers sent to the host */
 	u64 inject_messages;	/* injected messages completed */
 	u64 inject_timeouts;	/* injected messages not completed */
+	u64 shrink_calls;	/* shrinker scan calls */
+	u64 shrink_pages;	/* pages deflated by the shrinker */
+	u64 shrink_ns;		/* time in scan calls, ns */
+	u64 shrink_max_ns;	/* longest scan call, ns */
+	u64 shrink_refused[VB_NR_REFUSALS];	/* calls refused, by reason */
+	u64 shrink_urgent;	/* deflates let through the hold-off */
+	u64 goal_lowered;	/* times a deflate under pressure lowered the goal */
+	u64 report_requests;	/* free page reports the host returned */
+	u64 report_pages;	/* pages in them (4 KiB) */
+	u64 report_errors;	/* reports not posted or never returned */
+	u64 report_slow;	/* VB_REPORT_WARN_PERIODs spent waiting */
+	u64 report_ns;		/* time in reports, posting to return, ns */
 };
 
 /* One inflate or deflate batch, as accounted into vb_counters. */
@@ -214,6 +246,10 @@ struct vballoon {
 	struct vb_queue iq;		/* inflate queue */
 	struct vb_queue dq;		/* deflate queue */
 	struct virtqueue *svq;		/* stats queue, or NULL */
+	struct virtqueue *rvq;		/* free page reporting queue, or NULL */
+	struct page_reporting_dev_info prdev;	/* registered: reporting */
+	bool reporting;			/* prdev is registered */
+	bool rvq_reset;			/* device reset: no report is acted on */
 	enum vb_mode mode;		/* negotiated transfer mode */
 	const struct vb_mode_ops *ops;	/* vb_modes[mode] */
 	unsigned int max_order;		/* largest block order */
@@ -256,18 +292,37 @@ struct vballoon {
 	struct notifier_block oom_nb;	/* OOM notifier (DEFLATE_ON_OOM) */
 	bool oom_registered;		/* oom_nb is registered */
 
+	/* AUTO_BALLOON (auto.c); goal_lock is taken in interrupt context. */
+	bool auto_balloon;		/* AUTO_BALLOON negotiated */
+	spinlock_t goal_lock;		/* protects goal and the generations */
+	unsigned long goal;		/* pages the worker moves towards */
+	unsigned long target_gen;	/* new targets notified (count) */
+	unsigned long goal_gen;		/* target_gen last applied to goal */
+	unsigned long lowered_gen;	/* target_gen at the last lowering */
+	unsigned long last_inflate;	/* jiffies of the last inflate progress */
+	bool inflated_once;		/* last_inflate is set */
+	atomic_t holdoff_refusals;	/* hold-off refusals since the target */
+	atomic_long_t kswapd_skips;	/* counts kswapd asked for, answered 0 */
+	struct task_struct *inflater;	/* the worker while it allocates */
+	struct shrinker shrinker;	/* deflate under guest pressure */
+	bool shrinker_registered;	/* shrinker is registered */
+
 	struct dentry *debugfs;		/* our debugfs directory */
 	void *inject_stale;		/* token of a timed-out injection */
 	void *inject_stale_buf;		/* its buffer, freed on return */
 };
 
-/* Module parameters (core.c). */
+/* Module parameters (core.c, auto.c). */
 extern bool vb_allow_inject;
+extern bool vb_auto;
 
 /* core.c */
 void vb_account(struct vballoon *vb, bool inflate,
 		const struct vb_batch_cost *c);
 u32 vb_target(struct vballoon *vb);
+void vb_report_actual(struct vballoon *vb);
+unsigned long vb_deflate(struct vballoon *vb, unsigned long want,
+			 unsigned long timeout);
 
 /* pages.c */
 void vb_note_max(struct vballoon *vb, u64 *max, u64 ns);
@@ -309,10 +364,32 @@ int vb_send_raw_sg(struct vballoon *vb, struct scatterlist *sg,
 		   unsigned int nents, unsigned long timeout);
 void vb_ack(struct virtqueue *vq);
 
+/* reporting.c; without CONFIG_PAGE_REPORTING the bit is never acked */
+#ifdef CONFIG_PAGE_REPORTING
+extern bool vb_reporting_param;
+void vb_reporting_done(struct virtqueue *vq);
+void vb_reporting_start(struct vballoon *vb);
+void vb_reporting_stop(struct vballoon *vb);
+#else
+#define vb_reporting_param false
+#define vb_reporting_done NULL
+static inline void vb_reporting_start(struct vballoon *vb) { }
+static inline void vb_reporting_stop(struct vballoon *vb) { }
+#endif
+
 /* statsvq.c */
 int vb_statsvq_start(struct vballoon *vb);
 void vb_statsvq_request(struct virtqueue *vq);
 void vb_statsvq_work(struct work_struct *work);
+
+/* auto.c */
+int vb_auto_parse_params(void);
+const char *vb_auto_policy_name(void);
+void vb_auto_new_target(struct vballoon *vb);
+unsigned long vb_goal(struct vballoon *vb);
+void vb_auto_lower_goal(struct vballoon *vb);
+int vb_auto_start(struct vballoon *vb);
+void vb_auto_stop(struct vballoon *vb);
 
 /* debugfs.c */
 void vb_debugfs_init(struct vballoon *vb);

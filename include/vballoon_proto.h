@@ -34,7 +34,7 @@ typedef uint64_t __le64;
 #define VBALLOON_F_PAGE_BITMAP		16	/* seed 003 */
 #define VBALLOON_F_CHUNK_TRANSFER	17	/* seed 000 */
 #define VBALLOON_F_SG			18	/* seed 002 */
-#define VBALLOON_F_AUTO_BALLOON		19	/* seed 001, reserved */
+#define VBALLOON_F_AUTO_BALLOON		19	/* seed 001: num_pages is a ceiling */
 #define VBALLOON_F_FREE_PAGE_BITMAP	20	/* seed 003/004, reserved */
 
 /*

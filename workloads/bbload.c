@@ -7,6 +7,10 @@
  *   bbload churn SIZE SECS   allocate, touch and free SIZE repeatedly for
  *                            SECS seconds (pressure while the balloon moves)
  *   bbload hold SIZE         allocate and touch SIZE, then sleep until killed
+ *   bbload verify SIZE SECS  write a pattern unique to each page of SIZE,
+ *                            wait SECS, read it all back; exit 1 if any
+ *                            page lost its data (a host that discarded
+ *                            memory the guest was using)
  *   bbload meminfo           /proc/meminfo and /proc/vmstat as JSON
  *
  * SIZE takes a K, M or G suffix.  Every command prints one JSON object on
@@ -116,6 +120,45 @@ static int cmd_hold(uint64_t bytes)
 	return 0;
 }
 
+/* The pattern of word w of the page at off: never zero, never repeated. */
+static uint64_t pattern(uint64_t off, uint64_t w)
+{
+	return (off | w << 3) * 0x9e3779b97f4a7c15ULL | 1;
+}
+
+static int cmd_verify(uint64_t bytes, double secs)
+{
+	/* a few words per page: a page read back as zeros cannot pass */
+	static const uint64_t words[] = { 0, 7, 255, 511 };
+	uint64_t *p, off, bad = 0, w;
+	struct timespec ts;
+
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "bbload: cannot map %llu bytes: %s\n",
+			(unsigned long long)bytes, strerror(errno));
+		return 1;
+	}
+	for (off = 0; off + PAGE <= bytes; off += PAGE)
+		for (w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+			p[off / 8 + words[w]] = pattern(off, words[w]);
+	ts.tv_sec = (time_t)secs;
+	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	for (off = 0; off + PAGE <= bytes; off += PAGE)
+		for (w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+			if (p[off / 8 + words[w]] != pattern(off, words[w])) {
+				bad++;
+				break;
+			}
+	munmap(p, bytes);
+	printf("{\"checked_pages\": %llu, \"bad_pages\": %llu}\n",
+	       (unsigned long long)(bytes / PAGE), (unsigned long long)bad);
+	return bad ? 1 : 0;
+}
+
 /* Print "key value" lines of FILE as JSON members; strip ':' and kB. */
 static void print_kv(const char *file, const char *prefix, int *first)
 {
@@ -151,7 +194,7 @@ static int cmd_meminfo(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: bbload touch SIZE | churn SIZE SECS | "
-		"hold SIZE | meminfo\n");
+		"hold SIZE | verify SIZE SECS | meminfo\n");
 	return 2;
 }
 
@@ -169,5 +212,7 @@ int main(int argc, char **argv)
 		return cmd_hold(bytes);
 	if (argc == 4 && !strcmp(argv[1], "churn"))
 		return cmd_churn(bytes, atof(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "verify"))
+		return cmd_verify(bytes, atof(argv[3]));
 	return usage();
 }

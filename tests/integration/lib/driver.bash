@@ -67,3 +67,31 @@ drv_fail_rest() {
 	for ((i = 0; i < $1; i++)); do not_ok "$2: (not booted)"; done
 }
 
+
+# drv_acked_bb_bits: the balloonbench bits (16-20) the guest driver
+# acknowledged, as a decimal mask, from x-query-virtio-status.
+drv_acked_bb_bits() {
+	dev_qmp x-query-virtio-status \
+		'{"path":"/machine/peripheral/balloon0/virtio-backend"}' |
+		jq '(."guest-features"."unknown-dev-features" // 0) as $u |
+			(($u / 65536) | floor) % 32 * 65536'
+}
+
+# drv_actual: QEMU's view of the guest size (query-balloon actual), bytes.
+drv_actual() { dev_qmp query-balloon | jq -r .actual; }
+
+# drv_settled [SECS]: wait (default 60 s) until the driver's goal is below
+# the host's target (AUTO_BALLOON: a deflate under pressure lowered it);
+# prints the goal, pages; 1 if it never was.
+drv_settled() {
+	local deadline=$((SECONDS + ${1:-60}))
+	while ((SECONDS < deadline)); do
+		if drv_snap && [[ $(drv_stat '.goal_pages < .target_pages') == true ]]; then
+			drv_stat .goal_pages
+			return 0
+		fi
+		sleep 1
+	done
+	drv_stat .goal_pages
+	return 1
+}
