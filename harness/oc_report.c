@@ -40,7 +40,7 @@ void oc_table(json_t *rpt)
 	json_t *row, *run;
 	size_t i, j;
 
-	printf("%-12s %4s %9s %10s %10s %9s %9s %6s\n", "STRATEGY", "RUN",
+	printf("%-14s %4s %9s %10s %10s %9s %9s %6s\n", "STRATEGY", "RUN",
 	       "TIME(s)", "SWAP IN", "SWAP OUT", "PEAK_MiB", "BALL_MiB",
 	       "STEPS");
 	json_array_foreach(json_object_get(rpt, RK_ROWS), i, row) {
@@ -48,7 +48,7 @@ void oc_table(json_t *rpt)
 							"name"));
 
 		json_array_foreach(json_object_get(row, RK_RUNS), j, run)
-			printf("%-12s %4.0f %9.1f %10.0f %10.0f %9.0f %9.0f "
+			printf("%-14s %4.0f %9.1f %10.0f %10.0f %9.0f %9.0f "
 			       "%6.0f\n", name, oc_get(run, "run"),
 			       oc_get(run, OC_RUN_S), oc_get(run, OC_SWAP_IN),
 			       oc_get(run, OC_SWAP_OUT),
@@ -57,7 +57,7 @@ void oc_table(json_t *rpt)
 			       oc_get(run, "mom_steps") +
 			       oc_get(run, "auto_steps"));
 		if (json_array_size(json_object_get(row, RK_RUNS)))
-			printf("%-12s %4s %9.1f %10.0f %10.0f %9.0f %9.0f\n",
+			printf("%-14s %4s %9.1f %10.0f %10.0f %9.0f %9.0f\n",
 			       name, "med", oc_median(row, OC_RUN_S),
 			       oc_median(row, OC_SWAP_IN),
 			       oc_median(row, OC_SWAP_OUT),

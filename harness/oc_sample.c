@@ -38,7 +38,8 @@ static int oc_vm_probes_start(struct oc_run *r, int i, char *err,
 	/* starting it zeroes the device's counters: they count this run */
 	if (!rc && r->is_auto)
 		rc = probe_start(&v->device, "device", vm, "", "", err, len);
-	if (!rc && r->is_auto)
+	/* and this zeroes the guest's */
+	if (!rc && r->is_vballoon)
 		rc = probe_start(&v->driver, "driver", vm, "", "", err, len);
 	v->avail = -1;
 	v->actual = r->cfg->memory.bytes;
@@ -51,6 +52,7 @@ int oc_probes_start(struct oc_run *r, char *err, unsigned long len)
 	int i, rc;
 
 	r->is_auto = !strncmp(r->cfg->strategy, "auto", 4);
+	r->is_vballoon = !strcmp(r->cfg->driver, "vballoon");
 	rc = probe_start(&r->vmstat, "vmstat", NULL, "", "", err, len);
 	if (!rc)
 		rc = probe_start(&r->cg, "cgroup", NULL, r->hm->cgroup, "",
@@ -73,10 +75,10 @@ void oc_probes_stop(struct oc_run *r)
 		probe_stop(&r->v[i].balloon);
 		probe_stop(&r->v[i].gstats);
 		probe_stop(&r->v[i].qemu);
-		if (r->is_auto) {
+		if (r->is_auto)
 			probe_stop(&r->v[i].device);
+		if (r->is_vballoon)
 			probe_stop(&r->v[i].driver);
-		}
 		json_decref(r->v[i].autoc);
 		json_decref(r->v[i].drvc);
 		r->v[i].autoc = NULL;
@@ -306,13 +308,14 @@ int oc_collect_guests(struct oc_run *r, char *err, unsigned long len)
 	const char *key;
 	int i, rc = 0;
 
-	for (i = 0; r->is_auto && i < r->f.n && !rc; i++) {
+	for (i = 0; r->is_vballoon && i < r->f.n && !rc; i++) {
 		tmp = json_object();
 		rc = probe_sample(&r->v[i].driver, tmp, err, len);
 		all = json_object_get(tmp, "guest_counters");
 		r->v[i].drvc = json_object();
 		json_object_foreach(all, key, val)
-			if (!strncmp(key, "shrink", 6))
+			if (!strncmp(key, "shrink", 6) ||
+			    !strncmp(key, "report", 6))
 				json_object_set(r->v[i].drvc, key, val);
 		json_decref(tmp);
 	}
@@ -335,6 +338,7 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 {
 	json_t *run = json_object(), *vms = json_array(), *vm;
 	double run_s = 0, end, steps = 0, pages = 0, shrunk = 0;
+	double reported = 0;
 	int i;
 
 	for (i = 0; i < r->f.n; i++) {
@@ -345,8 +349,9 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 			       "build_s", r->v[i].build_s, "status",
 			       r->v[i].status);
 		if (r->v[i].drvc) {
-			json_object_set(vm, "guest_shrinker", r->v[i].drvc);
+			json_object_set(vm, "guest_counters", r->v[i].drvc);
 			shrunk += oc_num(r->v[i].drvc, "shrink_pages", 0);
+			reported += oc_num(r->v[i].drvc, "report_pages", 0);
 		}
 		if (r->v[i].autoc) {
 			json_object_set(vm, "auto", r->v[i].autoc);
@@ -360,8 +365,12 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 				    json_integer((json_int_t)steps));
 		json_object_set_new(run, "auto_step_bytes",
 				    json_integer((json_int_t)pages * 4096));
+	}
+	if (r->is_vballoon) {
 		json_object_set_new(run, "guest_shrink_bytes",
 				    json_integer((json_int_t)shrunk * 4096));
+		json_object_set_new(run, "guest_report_bytes",
+				    json_integer((json_int_t)reported * 4096));
 	}
 	json_object_set_new(run, "run", json_integer(rep + 1));
 	json_object_set_new(run, OC_RUN_S, json_real(run_s));

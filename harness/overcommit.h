@@ -37,8 +37,8 @@ struct oc_vm {
 	struct probe qemu;	/* emulator RSS */
 	struct probe device;	/* stage-stats (auto rows only) */
 	json_t *autoc;		/* its last "auto" counters, or NULL */
-	struct probe driver;	/* vballoon's counters (auto rows only) */
-	json_t *drvc;		/* its shrink_* counters at the end, or NULL */
+	struct probe driver;	/* vballoon's counters (vballoon rows) */
+	json_t *drvc;		/* its shrink_*, report_* at the end, or NULL */
 	uint64_t actual;	/* guest memory the device reports, bytes */
 	int64_t avail;		/* stat-available-memory, -1 unknown */
 	double gstat0[3];	/* swap in, swap out, major faults at start */
@@ -57,6 +57,7 @@ struct oc_run {
 	struct probe cg;		/* the run's cgroup */
 	int have_psi;			/* psi probe started */
 	int is_auto;			/* auto row: device counters sampled */
+	int is_vballoon;		/* vballoon row: its counters read */
 	FILE *series;			/* time series, JSON lines */
 	double t0_ms;			/* workloads started, monotonic ms */
 	double next_sample_ms;		/* next probe sample */
@@ -82,7 +83,7 @@ int oc_tick(struct oc_run *r, char *err, unsigned long len);
 /* Progress on stderr: a line redrawn on a terminal, else every 30 s. */
 void oc_progress(struct oc_run *r, int final);
 
-/* auto: read every guest's shrinker counters once the workloads ended. */
+/* vballoon: read every guest's shrinker and reporting counters at the end. */
 int oc_collect_guests(struct oc_run *r, char *err, unsigned long len);
 
 /* The run's sample for the report, from what oc_tick gathered. */

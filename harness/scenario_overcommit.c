@@ -388,6 +388,30 @@ out:
 	return rc;
 }
 
+/*
+ * Does a device property list ("a=1,b=2") set what the auto strategies
+ * set themselves?  auto-balloon-min, the steps and the interval are the
+ * user's to choose.
+ */
+static int oc_sets_source(const char *props)
+{
+	static const char *const keys[] = {
+		"auto-balloon", "auto-balloon-memcg", "auto-balloon-psi",
+	};
+	const char *p = props;
+	size_t k, n;
+
+	while (*p) {
+		n = strcspn(p, "=,");
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (n == strlen(keys[k]) && !strncmp(p, keys[k], n))
+				return 1;
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	return 0;
+}
+
 /* Strategies are checked against the row's driver and device. */
 static int oc_check_row(const struct bb_config *c, char *err,
 			unsigned long len)
@@ -405,9 +429,10 @@ static int oc_check_row(const struct bb_config *c, char *err,
 			 c->driver, c->qemu);
 		return -EINVAL;
 	}
-	if (oc_is_auto(c) && strstr(c->device, "auto-balloon")) {
-		snprintf(err, len, "strategy '%s' sets the auto-balloon "
-			 "properties itself; drop them from 'device'",
+	if (oc_sets_source(c->device)) {
+		snprintf(err, len, "strategy '%s': 'device' sets auto-balloon, "
+			 "auto-balloon-memcg or auto-balloon-psi, which only the "
+			 "auto strategies set (to the run's cgroup)",
 			 c->strategy);
 		return -EINVAL;
 	}

@@ -6,7 +6,7 @@
 # normal end, after SIGINT, after a VM died, and after kill -9 of the
 # harness (the next run sweeps them).  Bad input is exit 2 before boot.
 . "$(dirname "$0")/lib.sh"
-plan 44
+plan 54
 
 [[ $(id -u) -eq 0 ]] || skip_all "needs root (memory cgroup, swapon)"
 command -v jq >/dev/null || skip_all "needs jq"
@@ -46,8 +46,10 @@ bad "host limit above the machine" "key 'host_memory': .* more than this machine
 	--host_memory "$((mem_kib * 2))K"
 bad "swap larger than the disk" "key 'swap': .* does not fit" --swap 4000G
 bad "libvirt backend" "key 'backend': the overcommit scenario" --backend libvirt
-bad "reporting with vballoon" "row 'reporting': strategy 'reporting' needs the stock driver" \
-	--driver vballoon
+bad "auto with the stock driver" "row 'auto': strategy 'auto' needs the vballoon driver" \
+	--driver stock
+bad "auto-balloon in device" "row 'none': strategy 'none': 'device' sets auto-balloon" \
+	--device auto-balloon-min=64M,auto-balloon=on
 bad "no host limit" "key 'host_memory': the overcommit scenario needs" --host_memory 0
 if [[ -e $TOP/build/guest/kbuild.img ]]; then
 	bad "kernel build with another configuration than the image's" \
@@ -69,8 +71,8 @@ check "the run left nothing on the host" host_clean
 check "no QEMU or socket is left" nothing_left
 q() { jq -r "$1" "$report" 2>/dev/null; }
 row() { q ".rows[] | select(.name == \"$1\") | .runs[0].$2"; }
-check "four rows, one per strategy" test "$(q '[.rows[].name] | join(",")')" = \
-	"none,static,mom,reporting"
+check "six rows, one per strategy" test "$(q '[.rows[].name] | join(",")')" = \
+	"none,static,mom,reporting,auto,auto+reporting"
 check "the report says cgroup version and swap" \
 	test "$(q '.host.cgroup_version > 0 and .host.run_swap_bytes == 536870912')" = true
 check "none: the host swapped out (pages counted)" test "$(row none swap_out_pages)" -gt 0
@@ -83,13 +85,32 @@ check "reporting: the device had free page reporting on" \
 	test "$(q '.rows[] | select(.name == "reporting") | .settings.device')" = \
 	"free-page-reporting=on"
 check "reporting: the balloon never moved" test "$(row reporting balloon_peak_bytes)" -eq 0
+check "reporting: vballoon reported freed memory" \
+	test "$(row reporting guest_report_bytes)" -gt 0
+check "auto: the row's device has auto-balloon=on" \
+	test "$(q '.rows[] | select(.name == "auto") | .settings.device')" = "auto-balloon=on"
+check "auto: pressure events came and the devices took steps" \
+	test "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].auto | select(.events_low > 0 and .steps > 0)] | length')" -eq 2
+check "auto: the steps add up (auto_steps)" \
+	test "$(row auto auto_steps)" -eq "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].auto.steps] | add')"
+check "auto: the balloons moved" test "$(row auto balloon_peak_bytes)" -gt 0
+check "auto: no guest went below the floor (a quarter of 512 MiB)" \
+	test "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].auto.target_pages] | max')" -le $((384 * 256))
+check "auto: every guest had its shrinker registered" \
+	test "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].guest_counters.shrinker] | all')" = true
+check "auto+reporting: both on, and the guests reported" \
+	test "$(q '.rows[] | select(.name == "auto+reporting") | .settings.device')" = \
+	"auto-balloon=on,free-page-reporting=on" -a "$(row auto+reporting guest_report_bytes)" -gt 0
 check "every guest's build time and status is reported" \
-	test "$(q '[.rows[].runs[].vms[] | select(.status == 0 and .build_s > 10)] | length')" -eq 8
+	test "$(q '[.rows[].runs[].vms[] | select(.status == 0 and .build_s > 10)] | length')" -eq 12
 series=$(dirname "$report")/$(row mom series)
 check "the time series has a line per sample" \
 	test "$(wc -l <"$series")" -eq "$(row mom samples)"
 check "a series line has host, cgroup and per-VM figures" \
 	test "$(head -1 "$series" | jq '(.host_pswpout_pages != null) and (.cgroup_usage_bytes > 0) and (.vms | length == 2) and (.vms[0].guest_stats.stats | length > 0)')" = true
+aseries=$(dirname "$report")/$(row auto series)
+check "an auto series line has each device's auto counters" \
+	test "$(tail -1 "$aseries" | jq '.vms | map(.auto.steps != null) | all')" = true
 check "cgroup peak is at the limit (the host was under pressure)" \
 	test "$(row none cgroup_peak_bytes)" -ge $((600 << 20))
 check "show prints the seed's table" grep -q "^none .*[0-9]" <("$BB" show "$report")
