@@ -24,6 +24,7 @@
 
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/module.h>
@@ -50,12 +51,13 @@
  */
 #define VB_SHRINK_BATCH		512
 
+
 /*
  * Hold-off refusals since the host's last new target after which the
- * shrinker deflates anyway: one direct reclaim calls shrinkers once per
- * priority, DEF_PRIORITY down to 0, so this many refusals mean reclaim
- * went through every priority without finding enough elsewhere (the OOM
- * killer is next).  Free memory alone cannot tell: ordinary allocations
+ * shrinker deflates anyway: only reclaims at priority 1 and 0 call us
+ * (count_objects reports at most auto_max_pages), so this many refusals
+ * mean several reclaims went through every priority without finding
+ * enough elsewhere (the OOM killer is next).  Free memory alone cannot tell: ordinary allocations
  * stop at the min watermark, so free pages hardly ever fall below it
  * before the OOM killer runs.  Counted per target, not per inflate
  * progress: a worker that keeps taking a few pages must not renew the
@@ -206,6 +208,16 @@ static bool vb_cache_left(void)
 	return file > limit;
 }
 
+/*
+ * An allocation's own reclaim (direct reclaim, or kswapd) runs with
+ * PF_MEMALLOC and a reclaim_state; drop_caches and other callers of
+ * shrink_slab() outside reclaim do not, and are no sign of pressure.
+ */
+static bool vb_in_reclaim(void)
+{
+	return current->reclaim_state && (current->flags & PF_MEMALLOC);
+}
+
 /* guarded: why this reclaim must not deflate, or VB_SHRINK_OK. */
 static enum vb_refusal vb_guard(struct vballoon *vb)
 {
@@ -213,6 +225,8 @@ static enum vb_refusal vb_guard(struct vballoon *vb)
 
 	if (current_is_kswapd())
 		return VB_REFUSE_KSWAPD;
+	if (!vb_in_reclaim())
+		return VB_REFUSE_NOTRECLAIM;
 	/* The inflate worker's own allocation would deflate its own work. */
 	if (READ_ONCE(vb->inflater) == current)
 		return VB_REFUSE_SELF;
@@ -243,7 +257,21 @@ static unsigned long vb_shrink_count(struct shrinker *s,
 		atomic_long_inc(&vb->kswapd_skips);
 		return 0;
 	}
-	return n ? n : SHRINK_EMPTY;
+	/* Nor drop_caches: nothing is deferred for a later pass either. */
+	if (!vb_naive && !vb_in_reclaim())
+		return 0;
+	if (!n)
+		return SHRINK_EMPTY;
+	/*
+	 * guarded: never more than auto_max_pages.  One shrink_slab() call
+	 * scans up to twice what we count, (count >> priority) * 2 plus
+	 * deferred work, batch by batch: counting the whole balloon, a
+	 * reclaim at priority 0 would empty it; counting auto_max_pages (one
+	 * batch) it is scanned only at priorities 1 and 0, at most twice
+	 * that per call, which is also the mark of a reclaim that found
+	 * little elsewhere.
+	 */
+	return vb_naive ? n : min_t(unsigned long, n, READ_ONCE(auto_max_pages));
 }
 
 /*
@@ -337,8 +365,13 @@ int vb_auto_start(struct vballoon *vb)
 	vb->shrinker.batch = VB_SHRINK_BATCH;
 	vb->shrinker.seeks = DEFAULT_SEEKS;
 	err = register_shrinker(&vb->shrinker, "vballoon-%d", vb->vdev->index);
-	if (err)
-		return err;
+	if (err) {
+		/* The bit allows deflating, it does not oblige: go on without. */
+		dev_warn(&vb->vdev->dev,
+			 "no shrinker (%d): the balloon deflates only when the host asks\n",
+			 err);
+		return 0;
+	}
 	vb->shrinker_registered = true;
 	return 0;
 }

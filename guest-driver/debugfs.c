@@ -99,6 +99,7 @@ static void vb_show_shrink(struct seq_file *m, const struct vb_counters *k,
 	vb_json_u64(m, "shrink_refused_holdoff", r[VB_REFUSE_HOLDOFF]);
 	vb_json_u64(m, "shrink_refused_busy", r[VB_REFUSE_BUSY]);
 	vb_json_u64(m, "shrink_refused_host", r[VB_REFUSE_HOST]);
+	vb_json_u64(m, "shrink_refused_notreclaim", r[VB_REFUSE_NOTRECLAIM]);
 	vb_json_u64(m, "goal_lowered", k->goal_lowered);
 }
 

@@ -41,14 +41,19 @@ void vb_reporting_done(struct virtqueue *vq)
 	wake_up(&vb->acked);
 }
 
-/* The host gave the buffer back, or it never will (broken, or reset). */
+/*
+ * The host gave the buffer back, or it never will act on it (the device
+ * was reset).  A queue the guest found broken is not enough: the host may
+ * still be running and discard the blocks, so we keep waiting, until the
+ * reset that removal or freeze makes.
+ */
 static bool vb_report_back(struct vballoon *vb, bool *lost)
 {
 	unsigned int len;
 
 	if (virtqueue_get_buf(vb->rvq, &len))
 		return true;
-	*lost = virtqueue_is_broken(vb->rvq) || READ_ONCE(vb->rvq_reset);
+	*lost = READ_ONCE(vb->rvq_reset);
 	return *lost;
 }
 

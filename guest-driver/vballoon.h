@@ -111,6 +111,7 @@ enum vb_refusal {
 	VB_REFUSE_HOLDOFF,	/* within auto_holdoff_ms of inflate progress */
 	VB_REFUSE_BUSY,		/* deflate queue's lock taken */
 	VB_REFUSE_HOST,		/* deflated nothing: host silent, queue busy */
+	VB_REFUSE_NOTRECLAIM,	/* not an allocation's reclaim (drop_caches) */
 	VB_NR_REFUSALS,
 	VB_SHRINK_OK = VB_NR_REFUSALS,	/* deflate */
 	VB_SHRINK_URGENT,	/* deflate in the hold-off: below min watermark */

@@ -104,6 +104,9 @@ static int oc_device(const struct bb_config *cfg, const struct hostmem *hm,
 	char extra[400] = "", src[400] = "";
 	int n;
 
+	/* QEMU's option syntax: a comma would end the property */
+	if (hm && strchr(hm->cgroup, ','))
+		return -EINVAL;
 	if (oc_is_auto(cfg)) {
 		if (hm && hm->version == 1)
 			snprintf(src, sizeof(src), ",auto-balloon-memcg=%s",
@@ -380,7 +383,7 @@ static int oc_one_run(struct bb_config *cfg, struct hostmem *hm,
 	if (!rc)
 		rc = oc_loop(&r, err, len);
 	if (!rc)
-		rc = oc_collect_guests(&r, err, len);
+		oc_collect_guests(&r);
 	if (!rc)
 		rpt_add_run(row, oc_run_sample(&r, rep, series));
 out:
