@@ -822,7 +822,11 @@ static int vb_probe(struct virtio_device *vdev)
 	err = vb_xfer_init(vb);
 	if (err)
 		goto out_del_vqs;
-	if (vb->deflate_on_oom) {
+	/*
+	 * AUTO_BALLOON lets the guest deflate whenever it is short; the OOM
+	 * notifier is the last chance when the shrinker's guards held back.
+	 */
+	if (vb->deflate_on_oom || vb->auto_balloon) {
 		err = register_oom_notifier(&vb->oom_nb);
 		if (err)
 			goto out_xfer;
