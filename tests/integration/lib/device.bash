@@ -306,7 +306,7 @@ dev_offered_bb_bits() {
 dev_auto_source() {
 	local fd
 	if exec {fd}<>/proc/pressure/memory 2>/dev/null; then
-		if echo "some 100000 1000000" 2>/dev/null 1>&"$fd"; then
+		if echo "some 100000 2000000" 2>/dev/null 1>&"$fd"; then
 			exec {fd}>&-
 			echo ",auto-balloon-psi=/proc/pressure/memory"
 			return 0
