@@ -51,7 +51,7 @@ int oc_probes_start(struct oc_run *r, char *err, unsigned long len)
 	char why[256];
 	int i, rc;
 
-	r->is_auto = !strncmp(r->cfg->strategy, "auto", 4);
+	r->is_auto = oc_is_auto(r->cfg);
 	r->is_vballoon = !strcmp(r->cfg->driver, "vballoon");
 	rc = probe_start(&r->vmstat, "vmstat", NULL, "", "", err, len);
 	if (!rc)

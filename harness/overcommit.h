@@ -75,6 +75,9 @@ struct oc_run {
 	char label[64];			/* "none r1" for progress */
 };
 
+/* auto, auto+reporting: the devices and drivers balloon by themselves. */
+int oc_is_auto(const struct bb_config *cfg);
+
 /* Start the run's probes (after boot); -errno with err. */
 int oc_probes_start(struct oc_run *r, char *err, unsigned long len);
 void oc_probes_stop(struct oc_run *r);

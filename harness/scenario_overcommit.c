@@ -80,8 +80,7 @@ static int oc_make_scratch(const char *path, uint64_t bytes)
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -EIO;
 }
 
-/* auto, auto+reporting: the devices and drivers balloon by themselves. */
-static int oc_is_auto(const struct bb_config *cfg)
+int oc_is_auto(const struct bb_config *cfg)
 {
 	return !strncmp(cfg->strategy, "auto", 4);
 }
