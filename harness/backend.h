@@ -37,6 +37,8 @@ struct vm_spec {
 	int ndisks;			/* disks[] in use */
 	struct vm_disk disks[BB_MAX_DISKS]; /* in the order the guest sees */
 	char cgroup_procs[256];		/* join this cgroup before exec, or "" */
+	char object[128];		/* one more -object (an iothread), or "" */
+	char incoming[300];		/* -incoming URI (a migration target) */
 };
 
 /*

@@ -133,6 +133,10 @@ int qemu_build_argv(const struct vm_spec *s, char **argv, int max)
 	ARG(qemu_fmt("unix:%s/qmp.sock,server=on,wait=off", s->dir));
 	ARG(strdup("-pidfile"));
 	ARG(qemu_fmt("%s/qemu.pid", s->dir));
+	if (s->object[0]) {
+		ARG(strdup("-object"));
+		ARG(strdup(s->object));
+	}
 	ARG(strdup("-device"));
 	ARG(qemu_fmt("virtio-balloon-pci,id=" BB_BALLOON_ID "%s", dev));
 	ARG(strdup("-device"));
@@ -150,6 +154,10 @@ int qemu_build_argv(const struct vm_spec *s, char **argv, int max)
 		ARG(strdup("-device"));
 		ARG(qemu_fmt("virtio-blk-pci,drive=disk%d,serial=%s", i,
 			     s->disks[i].serial));
+	}
+	if (s->incoming[0]) {
+		ARG(strdup("-incoming"));
+		ARG(strdup(s->incoming));
 	}
 #undef ARG
 	argv[n] = NULL;

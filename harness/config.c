@@ -23,11 +23,25 @@ static const char *const drivers[] = { "stock", "vballoon", "none", NULL };
 static const char *const qemus[] = { "patched", "stock", NULL };
 static const char *const onoff[] = { "off", "on", NULL };
 static const char *const workloads[] = { "kbuild", "command", NULL };
-/* Overcommit rows; "auto" joins with auto-ballooning (docs/overcommit.md). */
+/*
+ * Strategies of both scenarios that have them: overcommit rows
+ * (docs/overcommit.md) and migrate rows (docs/migrate.md); each scenario
+ * accepts its own (cfg_strategy_ok).
+ */
 static const char *const strategies[] = {
 	"none", "static", "mom", "reporting", "auto",
-	"auto+reporting", NULL
+	"auto+reporting", "hint-stock", "hint", "bitmap", "inflate-first",
+	NULL
 };
+static const char *const oc_strategies[] = {
+	"none", "static", "mom", "reporting", "auto", "auto+reporting", NULL
+};
+static const char *const mig_strategies[] = {
+	"none", "hint-stock", "hint", "bitmap", "inflate-first", "reporting",
+	NULL
+};
+static const char *const pre_workloads[] = { "idle", "fresh", "busy", NULL };
+static const char *const transports[] = { "unix", "tcp", NULL };
 /* Inflate rows; see scenario_inflate.c for what each one sets. */
 static const char *const modes[] = {
 	"custom", "stock", "legacy", "bitmap", "chunk", "sg",
@@ -71,12 +85,13 @@ const struct cfg_option cfg_options[] = {
 	  "inflate row preset (driver, QEMU, device and transfer mode)",
 	  "inflate" },
 	{ "touch", CFG_RSIZE, OFF(touch), "3/4", "bytes", 0, 1024 * GiB, NULL, 1,
-	  "guest memory touched and freed before inflating", "inflate" },
+	  "guest memory touched and freed before inflating (migrate: idle)",
+	  "inflate,migrate" },
 	{ "inflate", CFG_RSIZE, OFF(inflate), "7/8", "bytes", 4096, 1024 * GiB,
 	  NULL, 1, "balloon size to reach (fraction of guest RAM allowed)",
 	  "inflate" },
 	{ "repetitions", CFG_INT, OFF(repetitions), "3", "runs", 1, 100, NULL, 0,
-	  "samples (runs) per row", "inflate,overcommit" },
+	  "samples (runs) per row", "inflate,overcommit,migrate" },
 	{ "step_timeout", CFG_DURATION, OFF(step_timeout_ms), "600s", "ms", 1000,
 	  3600000, NULL, 0, "one inflate or deflate to reach its target",
 	  "inflate" },
@@ -113,8 +128,9 @@ const struct cfg_option cfg_options[] = {
 	  86400000, NULL, 0, "one run, until every guest's workload ends",
 	  "overcommit" },
 	{ "strategy", CFG_ENUM, OFF(strategy), "none", NULL, 0, 0, strategies,
-	  1, "balloon strategy during the workload (docs/overcommit.md)",
-	  "overcommit" },
+	  1, "balloon strategy (overcommit: none|static|mom|reporting|auto|"
+	  "auto+reporting; migrate: none|hint-stock|hint|bitmap|"
+	  "inflate-first|reporting)", "overcommit,migrate" },
 	{ "static_target", CFG_RSIZE, OFF(static_target), "3/4", "bytes",
 	  64 * MiB, 1024 * GiB, NULL, 0, "static: guest memory after "
 	  "ballooning, before the workload", "overcommit" },
@@ -132,6 +148,26 @@ const struct cfg_option cfg_options[] = {
 	  NULL, 0, "mom: largest step, of the guest's memory", "overcommit" },
 	{ "mom_min_step", CFG_PCT, OFF(mom_min_step_pct), "0.25%", "%", 0, 100,
 	  NULL, 0, "mom: skip steps smaller than this", "overcommit" },
+	{ "bandwidth", CFG_INT, OFF(bandwidth_mbit), "10000", "Mbit/s", 1,
+	  1000000, NULL, 1, "migration bandwidth cap (max-bandwidth)",
+	  "migrate" },
+	{ "downtime_limit", CFG_DURATION, OFF(downtime_limit_ms), "300ms", "ms",
+	  1, 60000, NULL, 0, "migration downtime limit (downtime-limit)",
+	  "migrate" },
+	{ "pre_workload", CFG_ENUM, OFF(pre_workload), "idle", NULL, 0, 0,
+	  pre_workloads, 1, "idle: 'touch' written and freed; fresh: never "
+	  "touched; busy: a writer runs during the migration", "migrate" },
+	{ "transport", CFG_ENUM, OFF(transport), "unix", NULL, 0, 0, transports,
+	  0, "migration stream: a unix socket or loopback TCP", "migrate" },
+	{ "migrate_timeout", CFG_DURATION, OFF(migrate_timeout_ms), "600s",
+	  "ms", 1000, 86400000, NULL, 0, "one migration, until it completes",
+	  "migrate" },
+	{ "guard", CFG_RSIZE, OFF(guard), "1/16", "bytes", 4096, 1024 * GiB,
+	  NULL, 0, "a pattern written before and checked after the migration",
+	  "migrate" },
+	{ "writer", CFG_RSIZE, OFF(writer), "1/16", "bytes", 4 * MiB,
+	  1024 * GiB, NULL, 0, "busy: memory the writer rewrites (fresh "
+	  "allocations) during the migration, checked after", "migrate" },
 	{ NULL, 0, 0, 0, NULL, NULL, 0, 0, NULL, 0, NULL, NULL }
 };
 
@@ -534,6 +570,62 @@ static int cfg_check_fraction(const char *key, const struct bb_size *s,
 	return 0;
 }
 
+/* Is v one of list's values? */
+static int cfg_in(const char *const *list, const char *v)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, v))
+			return 1;
+	return 0;
+}
+
+/* Each scenario with strategies accepts its own. */
+static int cfg_strategy_ok(const struct bb_config *cfg, char *err,
+			   unsigned long len)
+{
+	const char *const *own = NULL;
+	const char *const *c;
+	unsigned long n;
+
+	if (!strcmp(cfg->scenario, "overcommit"))
+		own = oc_strategies;
+	else if (!strcmp(cfg->scenario, "migrate"))
+		own = mig_strategies;
+	if (!own || cfg_in(own, cfg->strategy))
+		return 0;
+	n = (unsigned long)snprintf(err, len, "key 'strategy': '%s' is not a "
+				    "strategy of the %s scenario (", cfg->strategy,
+				    cfg->scenario);
+	for (c = own; *c && n < len; c++)
+		n += (unsigned long)snprintf(err + n, len - n, "%s%s",
+					     c == own ? "" : "|", *c);
+	if (n < len)
+		snprintf(err + n, len - n, ")");
+	return -EINVAL;
+}
+
+/* The migrate keys that only make sense together. */
+static int cfg_validate_migrate(const struct bb_config *cfg, char *err,
+				unsigned long len)
+{
+	uint64_t ram = cfg->memory.bytes;
+
+	if (strcmp(cfg->scenario, "migrate"))
+		return 0;
+	if (cfg_check_fraction("guard", &cfg->guard, ram, err, len) ||
+	    cfg_check_fraction("writer", &cfg->writer, ram, err, len))
+		return -EINVAL;
+	if (unit_size_bytes(&cfg->guard, ram) +
+	    (strcmp(cfg->pre_workload, "busy") ? 0 :
+	     unit_size_bytes(&cfg->writer, ram)) > ram / 2) {
+		snprintf(err, len, "key 'guard': guard%s take more than half "
+			 "of the guest's memory", strcmp(cfg->pre_workload,
+			 "busy") ? "" : " and writer");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* The overcommit keys that only make sense together. */
 static int cfg_validate_overcommit(const struct bb_config *cfg, char *err,
 				   unsigned long len)
@@ -612,7 +704,9 @@ static int cfg_validate_row(const struct bb_config *cfg, char *err,
 			 "memory (%s)", unit_fmt_size(ram, b, sizeof(b)));
 		return -EINVAL;
 	}
-	if (cfg_validate_overcommit(cfg, err, len))
+	if (cfg_strategy_ok(cfg, err, len) ||
+	    cfg_validate_overcommit(cfg, err, len) ||
+	    cfg_validate_migrate(cfg, err, len))
 		return -EINVAL;
 	if (!strcmp(cfg->backend, "libvirt") &&
 	    !cfg->connect[strspn(cfg->connect, ", ")]) {
@@ -647,8 +741,9 @@ void cfg_row_name(const struct bb_config *cfg, int row, char *buf,
 		  unsigned long len)
 {
 	if (cfg->nkeys == 0)
-		snprintf(buf, len, "%s", !strcmp(cfg->scenario, "overcommit") ?
-			 cfg->strategy : cfg->mode);
+		snprintf(buf, len, "%s", !strcmp(cfg->scenario, "overcommit") ||
+			 !strcmp(cfg->scenario, "migrate") ? cfg->strategy :
+			 cfg->mode);
 	else if (cfg->nkeys == 1)
 		snprintf(buf, len, "%s", cfg->vals[0][row]);
 	else

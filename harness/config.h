@@ -11,7 +11,7 @@
 
 /* One scenario, fully resolved: every key of the option table has a value. */
 struct bb_config {
-	char scenario[32];		/* boot | inflate | overcommit */
+	char scenario[32];		/* boot | inflate | overcommit | migrate */
 	char name[64];			/* report name; defaults to the file's */
 	int vms;			/* VMs in the fleet */
 	struct bb_size memory;		/* guest RAM, bytes */
@@ -45,7 +45,7 @@ struct bb_config {
 	int jobs;			/* make -j; 0: the guest's vCPUs */
 	struct bb_size scratch;		/* sparse scratch disk per VM, bytes */
 	uint64_t run_timeout_ms;	/* one run until every workload ends, ms */
-	char strategy[16];		/* none | static | mom | reporting */
+	char strategy[16];		/* overcommit or migrate strategy */
 	struct bb_size static_target;	/* static: guest memory after ballooning */
 	uint64_t mom_interval_ms;	/* mom: policy step every, ms */
 	double mom_pressure_pct;	/* mom: shrink below this host free, % */
@@ -53,6 +53,14 @@ struct bb_config {
 	double mom_guest_free_pct;	/* mom: never below this free in a guest, % */
 	double mom_max_step_pct;	/* mom: largest step, % of guest memory */
 	double mom_min_step_pct;	/* mom: skip steps under this, % */
+	/* migrate: one guest moved to a second QEMU */
+	int bandwidth_mbit;		/* max-bandwidth, Mbit/s */
+	uint64_t downtime_limit_ms;	/* downtime-limit, ms */
+	char pre_workload[16];		/* idle | fresh | busy */
+	char transport[8];		/* unix | tcp */
+	uint64_t migrate_timeout_ms;	/* one migration until it completes */
+	struct bb_size guard;		/* pattern held across the migration */
+	struct bb_size writer;		/* busy: the writer's working set */
 	int nkeys;			/* knobs the matrix varies: 0, 1 or 2 */
 	char matrix_key[2][32];		/* their names */
 	int nvals[2];			/* values of each knob */

@@ -182,7 +182,8 @@ int cmd_plot(int argc, char **argv)
 		       "and totals on a log axis (stages.*), and time against\n"
 		       "size for a mode x inflate sweep (sweep.*).  overcommit: "
 		       "swap rates and\nballoon size over time per strategy "
-		       "(timeline.*), build times (builds.*).\n");
+		       "(timeline.*), build times (builds.*).  migrate:\n"
+		       "migration time and bytes per strategy (migrate.*).\n");
 		return argc >= 1 && argc <= 2 ? BB_EXIT_OK : BB_EXIT_USAGE;
 	}
 	rpt = rpt_load(argv[0], err, sizeof(err));

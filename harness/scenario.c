@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "report.h"
 #include "scenario.h"
 #include "vm.h"
 
@@ -206,6 +207,7 @@ static const struct scenario_ops *const scn_table[] = {
 	&scenario_boot,
 	&scenario_inflate,
 	&scenario_overcommit,
+	&scenario_migrate,
 };
 
 const struct scenario_ops *scn_at(unsigned int i)
@@ -242,4 +244,68 @@ int scn_ungated(const struct scenario_ops *s, const char *name)
 			return 1;
 	}
 	return 0;
+}
+
+int scn_props_set(const char *props, const char *const *keys)
+{
+	const char *p = props;
+	const char *const *k;
+	size_t n;
+
+	while (*p) {
+		n = strcspn(p, "=,");
+		for (k = keys; *k; k++)
+			if (n == strlen(*k) && !strncmp(p, *k, n))
+				return 1;
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	return 0;
+}
+
+int scn_check_rows(const struct bb_config *cfg,
+		   int (*check)(const struct bb_config *row, char *err,
+				unsigned long len),
+		   char *err, unsigned long len)
+{
+	struct bb_config row;
+	char name[96], why[512];
+	int i, rc;
+
+	for (i = 0; i < (cfg->nkeys ? cfg->nrows : 1); i++) {
+		row = *cfg;
+		if (cfg->nkeys)
+			cfg_apply_row(&row, i);
+		rc = check(&row, why, sizeof(why));
+		if (rc) {
+			cfg_row_name(cfg, i, name, sizeof(name));
+			snprintf(err, len, "row '%s': %s", name, why);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int scn_finish(const struct bb_config *cfg, json_t *rpt, const char *rundir,
+	       const char *accel, int rc, const char *err,
+	       void (*table)(json_t *rpt))
+{
+	char path[700];
+
+	if (rc) {
+		bb_err("%s", rc == -EINTR ? "interrupted" : err);
+		if (rc == -EINTR)
+			rpt_add_error(rpt, NULL, "interrupted");
+	}
+	/* the accelerator that ran, known once a fleet booted */
+	json_object_set_new(json_object_get(rpt, "host"), "accelerator",
+			    json_string(accel[0] ? accel : cfg->accel));
+	table(rpt);
+	if (rpt_save(rpt, cfg->output_dir, cfg->name, rundir, path,
+		     sizeof(path)) >= 0)
+		printf("report: %s\n", path);
+	json_decref(rpt);
+	if (bb_interrupted)
+		return BB_EXIT_INTR;
+	return rc ? BB_EXIT_FAIL : BB_EXIT_OK;
 }

@@ -43,6 +43,7 @@ struct scenario_ops {
 extern const struct scenario_ops scenario_boot;
 extern const struct scenario_ops scenario_inflate;
 extern const struct scenario_ops scenario_overcommit;
+extern const struct scenario_ops scenario_migrate;
 
 /* The scenario called name, or NULL; scn_at(i) walks all (NULL at end). */
 const struct scenario_ops *scn_find(const char *name);
@@ -85,5 +86,26 @@ int scn_start_fleet_with(const struct bb_config *cfg, struct fleet *f, int n,
 			 int (*tweak)(struct vm_spec *s, void *opaque),
 			 void *opaque, char *accel, unsigned long alen,
 			 char *err, unsigned long len);
+
+/* Does a property list "a=1,b=2" set one of keys (NULL-terminated)? */
+int scn_props_set(const char *props, const char *const *keys);
+
+/*
+ * check(row) for every row of the matrix as it will run; the first
+ * failure becomes "row 'NAME': REASON" in err.
+ */
+int scn_check_rows(const struct bb_config *cfg,
+		   int (*check)(const struct bb_config *row, char *err,
+				unsigned long len),
+		   char *err, unsigned long len);
+
+/*
+ * The end of a run: say what failed (rc, err), record the accelerator
+ * that ran, print the table, save the report into rundir and free it.
+ * Returns the BB_EXIT_* code.
+ */
+int scn_finish(const struct bb_config *cfg, json_t *rpt, const char *rundir,
+	       const char *accel, int rc, const char *err,
+	       void (*table)(json_t *rpt));
 
 #endif

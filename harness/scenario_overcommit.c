@@ -391,28 +391,12 @@ out:
 }
 
 /*
- * Does a device property list ("a=1,b=2") set what the auto strategies
- * set themselves?  auto-balloon-min, the steps and the interval are the
- * user's to choose.
+ * What the auto strategies set themselves; auto-balloon-min, the steps and
+ * the interval are the user's to choose.
  */
-static int oc_sets_source(const char *props)
-{
-	static const char *const keys[] = {
-		"auto-balloon", "auto-balloon-memcg", "auto-balloon-psi",
-	};
-	const char *p = props;
-	size_t k, n;
-
-	while (*p) {
-		n = strcspn(p, "=,");
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			if (n == strlen(keys[k]) && !strncmp(p, keys[k], n))
-				return 1;
-		p += strcspn(p, ",");
-		p += *p == ',';
-	}
-	return 0;
-}
+static const char *const oc_auto_props[] = {
+	"auto-balloon", "auto-balloon-memcg", "auto-balloon-psi", NULL
+};
 
 /* Strategies are checked against the row's driver and device. */
 static int oc_check_row(const struct bb_config *c, char *err,
@@ -431,7 +415,7 @@ static int oc_check_row(const struct bb_config *c, char *err,
 			 c->driver, c->qemu);
 		return -EINVAL;
 	}
-	if (oc_sets_source(c->device)) {
+	if (scn_props_set(c->device, oc_auto_props)) {
 		snprintf(err, len, "strategy '%s': 'device' sets auto-balloon, "
 			 "auto-balloon-memcg or auto-balloon-psi, which only the "
 			 "auto strategies set (to the run's cgroup)",
@@ -526,9 +510,7 @@ static int oc_check_host(const struct bb_config *cfg, char *err,
 
 static int oc_check(const struct bb_config *cfg, char *err, unsigned long len)
 {
-	struct bb_config row;
-	char name[96], why[512];
-	int i, rc;
+	int rc;
 
 	/* a killed run's cgroup, swap and disks go before anything else */
 	hm_sweep(cfg->work_dir);
@@ -549,17 +531,7 @@ static int oc_check(const struct bb_config *cfg, char *err, unsigned long len)
 		if (rc)
 			return rc;
 	}
-	for (i = 0; i < (cfg->nkeys ? cfg->nrows : 1); i++) {
-		row = *cfg;
-		if (cfg->nkeys)
-			cfg_apply_row(&row, i);
-		if (oc_check_row(&row, why, sizeof(why))) {
-			cfg_row_name(cfg, i, name, sizeof(name));
-			snprintf(err, len, "row '%s': %s", name, why);
-			return -EINVAL;
-		}
-	}
-	return 0;
+	return scn_check_rows(cfg, oc_check_row, err, len);
 }
 
 /* Every row, every run; the report keeps whatever finished. */
@@ -600,7 +572,7 @@ static int oc_rows(struct bb_config *cfg, struct hostmem *hm,
 static int oc_run_all(struct bb_config *cfg)
 {
 	struct hostmem hm = { 0 };
-	char rundir[600], path[700], err[4096], accel[8] = "";
+	char rundir[600], err[4096], accel[8] = "";
 	json_t *rpt;
 	int rc;
 
@@ -620,28 +592,13 @@ static int oc_run_all(struct bb_config *cfg)
 	if (!rc)
 		rc = oc_rows(cfg, &hm, rundir, rpt, accel, err, sizeof(err));
 	hm_swap_remove(&hm);
-	if (rc) {
-		bb_err("%s", rc == -EINTR ? "interrupted" : err);
-		if (rc == -EINTR)
-			rpt_add_error(rpt, NULL, "interrupted");
-	}
-	/* the accelerator that ran, known once a fleet booted */
-	json_object_set_new(json_object_get(rpt, "host"), "accelerator",
-			    json_string(accel[0] ? accel : cfg->accel));
 	json_object_set_new(json_object_get(rpt, "host"), "swap_before_bytes",
 			    json_integer((json_int_t)hm.host_swap_bytes));
 	json_object_set_new(json_object_get(rpt, "host"), "cgroup_version",
 			    json_integer(hm.version));
 	json_object_set_new(json_object_get(rpt, "host"), "run_swap_bytes",
 			    json_integer((json_int_t)cfg->swap.bytes));
-	oc_table(rpt);
-	if (rpt_save(rpt, cfg->output_dir, cfg->name, rundir, path,
-		     sizeof(path)) >= 0)
-		printf("report: %s\n", path);
-	json_decref(rpt);
-	if (bb_interrupted)
-		return BB_EXIT_INTR;
-	return rc ? BB_EXIT_FAIL : BB_EXIT_OK;
+	return scn_finish(cfg, rpt, rundir, accel, rc, err, oc_table);
 }
 
 const struct scenario_ops scenario_overcommit = {

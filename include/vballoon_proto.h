@@ -35,7 +35,7 @@ typedef uint64_t __le64;
 #define VBALLOON_F_CHUNK_TRANSFER	17	/* seed 000 */
 #define VBALLOON_F_SG			18	/* seed 002 */
 #define VBALLOON_F_AUTO_BALLOON		19	/* seed 001: num_pages is a ceiling */
-#define VBALLOON_F_FREE_PAGE_BITMAP	20	/* seed 003/004, reserved */
+#define VBALLOON_F_FREE_PAGE_BITMAP	20	/* seed 003/004: free pages, for migration */
 
 /*
  * Transfer modes.  A driver acknowledges at most one of PAGE_BITMAP,
@@ -101,6 +101,31 @@ struct vballoon_chunk {
  * it only uses the addresses.  A chain holds at most the queue size.
  */
 #define VBALLOON_SG_MAX_LEN		(1ULL << 31)	/* per descriptor, bytes */
+
+/*
+ * FREE_PAGE_BITMAP: the guest describes its free memory to the host in
+ * one go, for live migration, without allocating it (upstream's
+ * FREE_PAGE_HINT allocates the free pages instead).  It uses upstream's
+ * free page virtqueue (present when the device offers FREE_PAGE_HINT or
+ * FREE_PAGE_BITMAP) and config field free_page_hint_cmd_id, with
+ * upstream's command ids.  When the host writes a new command id of at
+ * least VBALLOON_FREE_PAGE_CMD_MIN, the guest walks its buddy free lists
+ * and sends device-readable buffers on that queue: a 4-byte buffer with
+ * the command id (__le32), then one or more requests in the PAGE_BITMAP
+ * format (records of vballoon_bitmap_hdr and words, each request at most
+ * VBALLOON_BITMAP_MAX_REQ_BYTES), where a set bit means the 4 KiB frame
+ * was free when the walk passed it, then a 4-byte buffer with
+ * VBALLOON_FREE_PAGE_CMD_STOP.  The host drops (and counts) bitmap
+ * requests that do not follow the id it asked for.  A new id or STOP from
+ * the host ends a walk early; DONE needs no answer (the guest holds
+ * nothing).  With both FREE_PAGE_HINT and FREE_PAGE_BITMAP negotiated the
+ * guest answers with the bitmap.
+ */
+#define VBALLOON_FREE_PAGE_CMD_STOP	0
+#define VBALLOON_FREE_PAGE_CMD_DONE	1
+#define VBALLOON_FREE_PAGE_CMD_MIN	2
+/* The size of an id buffer: a bitmap request is always longer. */
+#define VBALLOON_FREE_PAGE_ID_BYTES	4
 
 /*
  * The largest block the guest driver allocates in one piece (MAX_ORDER-1

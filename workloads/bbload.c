@@ -11,6 +11,15 @@
  *                            wait SECS, read it all back; exit 1 if any
  *                            page lost its data (a host that discarded
  *                            memory the guest was using)
+ *   bbload guard SIZE DIR    write a pattern unique to each page of SIZE,
+ *                            create DIR/ready, wait until DIR/stop exists,
+ *                            read it all back (exit 1 if a page lost it)
+ *   bbload writer SIZE DIR   until DIR/stop exists, keep replacing 4 MiB
+ *                            pieces of a SIZE working set with freshly
+ *                            mapped memory (pages just taken from the
+ *                            free lists) holding a pattern of their round;
+ *                            DIR/ready once SIZE is written; at the end
+ *                            check every piece (exit 1 if one lost data)
  *   bbload meminfo           /proc/meminfo and /proc/vmstat as JSON
  *
  * SIZE takes a K, M or G suffix.  Every command prints one JSON object on
@@ -159,6 +168,129 @@ static int cmd_verify(uint64_t bytes, double secs)
 	return bad ? 1 : 0;
 }
 
+/* Write (or, with check, count the pages that lost) the pattern of seed. */
+static uint64_t pattern_pass(uint64_t *p, uint64_t bytes, uint64_t seed,
+			     int check)
+{
+	static const uint64_t words[] = { 0, 7, 255, 511 };
+	uint64_t off, w, bad = 0;
+
+	for (off = 0; off + PAGE <= bytes; off += PAGE)
+		for (w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+			uint64_t v = (pattern(off, words[w]) ^
+				      seed * 0xd6e8feb86659fd93ULL) | 1;
+
+			if (!check) {
+				p[off / 8 + words[w]] = v;
+			} else if (p[off / 8 + words[w]] != v) {
+				bad++;
+				break;
+			}
+		}
+	return bad;
+}
+
+static int exists(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static int flag(const char *dir, const char *name)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	return f && !fclose(f) ? 0 : -1;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void *map_or_die(uint64_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "bbload: cannot map %llu bytes: %s\n",
+			(unsigned long long)bytes, strerror(errno));
+		exit(1);
+	}
+	return p;
+}
+
+static int cmd_guard(uint64_t bytes, const char *dir)
+{
+	uint64_t *p = map_or_die(bytes), bad;
+	double t0 = now_ms();
+
+	pattern_pass(p, bytes, 0, 0);
+	if (flag(dir, "ready")) {
+		fprintf(stderr, "bbload: cannot create %s/ready\n", dir);
+		return 1;
+	}
+	while (!exists(dir, "stop"))
+		nap_ms(50);
+	bad = pattern_pass(p, bytes, 0, 1);
+	printf("{\"checked_pages\": %llu, \"bad_pages\": %llu, "
+	       "\"elapsed_ms\": %.3f}\n", (unsigned long long)(bytes / PAGE),
+	       (unsigned long long)bad, now_ms() - t0);
+	return bad ? 1 : 0;
+}
+
+#define WRITER_PIECE (4UL << 20)
+
+static int cmd_writer(uint64_t bytes, const char *dir)
+{
+	uint64_t n = bytes / WRITER_PIECE ? bytes / WRITER_PIECE : 1;
+	uint64_t **piece = calloc(n, sizeof(*piece));
+	uint64_t *round = calloc(n, sizeof(*round));
+	uint64_t i, r = 0, bad = 0, writes = 0;
+	double t0 = now_ms();
+
+	if (!piece || !round) {
+		fprintf(stderr, "bbload: out of memory\n");
+		return 1;
+	}
+	for (i = 0; !exists(dir, "stop"); i = (i + 1) % n) {
+		if (i == 0)
+			r++;
+		if (piece[i])
+			munmap(piece[i], WRITER_PIECE);
+		piece[i] = map_or_die(WRITER_PIECE);
+		round[i] = r;
+		pattern_pass(piece[i], WRITER_PIECE, r << 20 | i, 0);
+		writes++;
+		if (r == 1 && i == n - 1 && flag(dir, "ready")) {
+			fprintf(stderr, "bbload: cannot create %s/ready\n",
+				dir);
+			return 1;
+		}
+		/* about 80 MiB/s: a rate a precopy migration can follow */
+		nap_ms(50);
+	}
+	for (i = 0; i < n; i++)
+		if (piece[i])
+			bad += pattern_pass(piece[i], WRITER_PIECE,
+					    round[i] << 20 | i, 1);
+	printf("{\"pieces_written\": %llu, \"checked_pages\": %llu, "
+	       "\"bad_pages\": %llu, \"elapsed_ms\": %.3f}\n",
+	       (unsigned long long)writes,
+	       (unsigned long long)(n * WRITER_PIECE / PAGE),
+	       (unsigned long long)bad, now_ms() - t0);
+	return bad ? 1 : 0;
+}
+
 /* Print "key value" lines of FILE as JSON members; strip ':' and kB. */
 static void print_kv(const char *file, const char *prefix, int *first)
 {
@@ -194,7 +326,8 @@ static int cmd_meminfo(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: bbload touch SIZE | churn SIZE SECS | "
-		"hold SIZE | verify SIZE SECS | meminfo\n");
+		"hold SIZE | verify SIZE SECS | guard SIZE DIR | "
+		"writer SIZE DIR | meminfo\n");
 	return 2;
 }
 
@@ -212,6 +345,10 @@ int main(int argc, char **argv)
 		return cmd_hold(bytes);
 	if (argc == 4 && !strcmp(argv[1], "churn"))
 		return cmd_churn(bytes, atof(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "guard"))
+		return cmd_guard(bytes, argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "writer"))
+		return cmd_writer(bytes, argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "verify"))
 		return cmd_verify(bytes, atof(argv[3]));
 	return usage();

@@ -162,6 +162,23 @@ static void test_errors(void **state)
 	}
 	expect_error("{\"scenario\": \"inflate\", \"memory\": \"128M\", "
 		     "\"inflate\": \"1/1048576\"}", "'inflate'", "less than one page");
+	/* each scenario with strategies takes its own */
+	expect_error("{\"scenario\": \"migrate\", \"strategy\": \"mom\"}",
+		     "'strategy'", "not a strategy of the migrate scenario");
+	expect_error("{\"scenario\": \"overcommit\", \"host_memory\": "
+		     "\"1G\", \"matrix\": {\"strategy\": [\"none\", "
+		     "\"bitmap\"]}}", "'strategy'",
+		     "not a strategy of the overcommit scenario");
+	expect_error("{\"scenario\": \"migrate\", \"bandwidth\": 0}",
+		     "'bandwidth'", "out of range");
+	expect_error("{\"scenario\": \"migrate\", \"transport\": \"rdma\"}",
+		     "'transport'", "not one of");
+	expect_error("{\"scenario\": \"migrate\", \"guard\": \"3/4\"}",
+		     "'guard'", "more than half");
+	expect_error("{\"scenario\": \"inflate\", \"pre_workload\": "
+		     "\"busy\"}", "'pre_workload'", "migrate scenario");
+	expect_error("{\"scenario\": \"migrate\", \"vms\": 2}", "'vms'",
+		     "not to 'migrate'");
 
 }
 

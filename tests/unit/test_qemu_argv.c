@@ -56,7 +56,17 @@ static void test_tcg(void **state)
 	assert_true(has_arg(argv, "-pidfile", "/tmp/run/vm03/qemu.pid"));
 	assert_false(has_arg(argv, "-cpu", "host"));
 	assert_false(has_arg(argv, "-drive", ""));
+	assert_false(has_arg(argv, "-object", ""));
+	assert_false(has_arg(argv, "-incoming", ""));
 	free_argv(argv);
+	/* a migration target with an iothread for free page hinting */
+	snprintf(s.object, sizeof(s.object), "iothread,id=bbio0");
+	snprintf(s.incoming, sizeof(s.incoming), "unix:/tmp/run/mig.sock");
+	assert_true(qemu_build_argv(&s, argv, 64) > 10);
+	assert_true(has_arg(argv, "-object", "iothread,id=bbio0"));
+	assert_true(has_arg(argv, "-incoming", "unix:/tmp/run/mig.sock"));
+	free_argv(argv);
+	s.object[0] = s.incoming[0] = '\0';
 	/* disks: raw, read-only where asked, found in the guest by serial */
 	s.ndisks = 2;
 	snprintf(s.disks[0].path, sizeof(s.disks[0].path), "/b/kbuild.img");
