@@ -29,6 +29,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/oom.h>
+#include <linux/poison.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
@@ -83,11 +84,14 @@ static const unsigned int vb_features[] = {
 	VBALLOON_F_MUST_TELL_HOST,
 	VBALLOON_F_STATS_VQ,
 	VBALLOON_F_DEFLATE_ON_OOM,
+	VBALLOON_F_FREE_PAGE_HINT,
+	VBALLOON_F_PAGE_POISON,
 	VBALLOON_F_PAGE_BITMAP,
 	VBALLOON_F_CHUNK_TRANSFER,
 	VBALLOON_F_SG,
 	VBALLOON_F_AUTO_BALLOON,
 	VIRTIO_BALLOON_F_REPORTING,
+	VBALLOON_F_FREE_PAGE_BITMAP,
 };
 
 u32 vb_target(struct vballoon *vb)
@@ -373,6 +377,8 @@ static void vb_config_changed(struct virtio_device *vdev)
 	/* May be interrupt context: the worker reads the new target. */
 	vb_auto_new_target(vb);
 	vb_queue_update(vb, 0);
+	/* And the free page work the command id. */
+	vb_fp_config_changed(vb);
 }
 
 /*
@@ -403,6 +409,11 @@ static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 	u64 t0 = ktime_get_ns();
 	bool busy = true;
 	long left;
+
+	/* Held hint blocks first: the host loses nothing when they go. */
+	n = vb_hint_release(vb, want);
+	*freed += n;
+	want -= min(want, n);
 
 	if (vb_lock_until(&vb->dq.lock, deadline)) {
 		busy = false;
@@ -521,24 +532,39 @@ static enum vb_mode vb_negotiated_mode(struct virtio_device *vdev)
 }
 
 /*
- * REPORTING: the reporting queue's index counts only the queues before it
- * that exist, and the device creates the free page hint queue whenever it
- * offers FREE_PAGE_HINT, which we never acknowledge; the two would then
- * disagree on where the reporting queue is, so we do not report.
+ * Free page reporting, hinting, the free page bitmap and poisoning, as
+ * upstream's validate for the first two: the host must know the value of
+ * free pages (PAGE_POISON) when they are poisoned or zeroed on free, and
+ * a host that cannot be told may not discard them (REPORTING).
  */
-static void vb_validate_reporting(struct virtio_device *vdev)
+static void vb_validate_free_pages(struct virtio_device *vdev)
 {
-	u64 offered = vdev->config->get_features(vdev);
+	bool filled = want_init_on_free() || page_poisoning_enabled_static();
 
-	if (!virtio_has_feature(vdev, VIRTIO_BALLOON_F_REPORTING))
-		return;
-	if (vb_reporting_param && IS_ENABLED(CONFIG_PAGE_REPORTING) &&
-	    !(offered & BIT_ULL(VIRTIO_BALLOON_F_FREE_PAGE_HINT)))
-		return;
-	if (offered & BIT_ULL(VIRTIO_BALLOON_F_FREE_PAGE_HINT))
-		dev_info(&vdev->dev,
-			 "free page reporting off: the device offers free page hinting too\n");
-	__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
+	if (!filled)
+		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_PAGE_POISON);
+	else if (!virtio_has_feature(vdev, VIRTIO_BALLOON_F_PAGE_POISON))
+		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
+	if (!vb_reporting_param || !IS_ENABLED(CONFIG_PAGE_REPORTING))
+		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
+	if (!vb_hint_param)
+		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
+	if (!vb_fbitmap_param)
+		__virtio_clear_bit(vdev, VBALLOON_F_FREE_PAGE_BITMAP);
+	/*
+	 * The bitmap lets the host keep a stale copy of a page that was
+	 * freed after it was last sent; a guest that expects poison or
+	 * zeroes in free pages would find that copy after the migration.
+	 * Hints do not: a hinted block is held, and written (poisoned,
+	 * zeroed) when freed.
+	 */
+	if (filled && virtio_has_feature(vdev, VBALLOON_F_FREE_PAGE_BITMAP)) {
+		dev_info_once(&vdev->dev,
+			      "free page bitmap off: free pages are %s\n",
+			      want_init_on_free() ? "zeroed (init_on_free)" :
+			      "poisoned (page_poison)");
+		__virtio_clear_bit(vdev, VBALLOON_F_FREE_PAGE_BITMAP);
+	}
 }
 
 /*
@@ -570,26 +596,48 @@ static int vb_validate(struct virtio_device *vdev)
 	/* auto=off: the driver behaves as without the bit. */
 	if (!vb_auto)
 		__virtio_clear_bit(vdev, VBALLOON_F_AUTO_BALLOON);
-	vb_validate_reporting(vdev);
+	vb_validate_free_pages(vdev);
 	return 0;
 }
 
-/* Queues in the spec's order; an absent one takes no index. */
-enum { VB_VQ_INFLATE, VB_VQ_DEFLATE, VB_VQ_STATS, VB_VQ_REPORTING, VB_NR_VQS };
+/*
+ * Queues in the spec's order; an absent one takes no index.  The device
+ * creates the free page queue whenever it offers FREE_PAGE_HINT (or our
+ * FREE_PAGE_BITMAP), acknowledged or not, so it is set up by what is
+ * offered: the reporting queue's index then agrees with the device's.
+ */
+enum {
+	VB_VQ_INFLATE,
+	VB_VQ_DEFLATE,
+	VB_VQ_STATS,
+	VB_VQ_FREE_PAGE,
+	VB_VQ_REPORTING,
+	VB_NR_VQS,
+};
+
+static bool vb_free_page_vq_offered(struct virtio_device *vdev)
+{
+	u64 offered = vdev->config->get_features(vdev);
+
+	return offered & (BIT_ULL(VIRTIO_BALLOON_F_FREE_PAGE_HINT) |
+			  BIT_ULL(VBALLOON_F_FREE_PAGE_BITMAP));
+}
 
 static int vb_find_vqs(struct vballoon *vb)
 {
 	vq_callback_t *cbs[VB_NR_VQS] = {
-		vb_ack, vb_ack, vb_statsvq_request, vb_reporting_done,
+		vb_ack, vb_ack, vb_statsvq_request, vb_ack, vb_reporting_done,
 	};
 	const char *names[VB_NR_VQS] = {
-		"inflate", "deflate", "stats", "reporting",
+		"inflate", "deflate", "stats", "free_page", "reporting",
 	};
 	struct virtqueue *vqs[VB_NR_VQS];
 	int err;
 
 	if (!virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_STATS_VQ))
 		names[VB_VQ_STATS] = NULL;
+	if (!vb_free_page_vq_offered(vb->vdev))
+		names[VB_VQ_FREE_PAGE] = NULL;
 	if (!virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_REPORTING))
 		names[VB_VQ_REPORTING] = NULL;
 	err = virtio_find_vqs(vb->vdev, VB_NR_VQS, vqs, cbs, names, NULL);
@@ -598,6 +646,7 @@ static int vb_find_vqs(struct vballoon *vb)
 	vb->iq.vq = vqs[VB_VQ_INFLATE];
 	vb->dq.vq = vqs[VB_VQ_DEFLATE];
 	vb->svq = names[VB_VQ_STATS] ? vqs[VB_VQ_STATS] : NULL;
+	vb->fvq = names[VB_VQ_FREE_PAGE] ? vqs[VB_VQ_FREE_PAGE] : NULL;
 	vb->rvq = names[VB_VQ_REPORTING] ? vqs[VB_VQ_REPORTING] : NULL;
 	return 0;
 }
@@ -617,6 +666,7 @@ static void vb_start(struct vballoon *vb)
 				 "stats queue not primed: %d\n", err);
 	}
 	vb_reporting_start(vb);
+	vb_fp_start(vb);
 	vb_queue_update(vb, 0);
 }
 
@@ -741,6 +791,7 @@ static void vb_cancel_work(struct vballoon *vb)
 {
 	cancel_delayed_work_sync(&vb->update_work);
 	cancel_work_sync(&vb->stats_work);
+	cancel_work_sync(&vb->fp_work);
 	WRITE_ONCE(vb->abort, false);
 }
 
@@ -756,6 +807,8 @@ static void vb_teardown(struct vballoon *vb)
 	virtio_reset_device(vb->vdev);
 	/* The reset host acts on no report: a waiting one may end now. */
 	vb_reporting_stop(vb);
+	/* Held hint blocks go back; nothing on the free page queue counts. */
+	vb_fp_detach(vb);
 	vb_queue_detach(vb, &vb->iq);
 	vb_queue_detach(vb, &vb->dq);
 	vb_drop_rest(vb);
@@ -792,6 +845,22 @@ static void vb_init_state(struct vballoon *vb)
 	vb->oom_nb.priority = VB_OOM_PRIORITY;
 }
 
+/*
+ * PAGE_POISON: tell the host what free pages hold, as upstream does: the
+ * poison byte in every byte, or 0 when they are zeroed on free.
+ */
+static void vb_write_poison(struct vballoon *vb)
+{
+	u32 val = 0;
+
+	if (!virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_PAGE_POISON))
+		return;
+	if (!want_init_on_free())
+		memset(&val, PAGE_POISON, sizeof(val));
+	virtio_cwrite_le(vb->vdev, struct virtio_balloon_config, poison_val,
+			 &val);
+}
+
 static int vb_probe(struct virtio_device *vdev)
 {
 	struct vballoon *vb;
@@ -822,6 +891,10 @@ static int vb_probe(struct virtio_device *vdev)
 	err = vb_xfer_init(vb);
 	if (err)
 		goto out_del_vqs;
+	err = vb_fp_init(vb);
+	if (err)
+		goto out_xfer;
+	vb_write_poison(vb);
 	/*
 	 * AUTO_BALLOON lets the guest deflate whenever it is short; the OOM
 	 * notifier is the last chance when the shrinker's guards held back.
@@ -829,7 +902,7 @@ static int vb_probe(struct virtio_device *vdev)
 	if (vb->deflate_on_oom || vb->auto_balloon) {
 		err = register_oom_notifier(&vb->oom_nb);
 		if (err)
-			goto out_xfer;
+			goto out_fp;
 		vb->oom_registered = true;
 	}
 	err = vb_auto_start(vb);
@@ -839,16 +912,20 @@ static int vb_probe(struct virtio_device *vdev)
 	virtio_device_ready(vdev);
 	vb_start(vb);
 	dev_info(&vdev->dev,
-		 "mode %s, max_order %u, stats_vq %d, deflate_on_oom %d, must_tell_host %d, auto_balloon %d (%s), reporting %d\n",
+		 "mode %s, max_order %u, stats_vq %d, deflate_on_oom %d, must_tell_host %d, auto_balloon %d (%s), reporting %d, hint %d, free_bitmap %d, page_poison %d\n",
 		 vb->ops->name, vb->max_order, !!vb->svq, vb->deflate_on_oom,
 		 vb->tell_host_first, vb->auto_balloon,
 		 vb->auto_balloon ? vb_auto_policy_name() : "-",
-		 vb->reporting);
+		 vb->reporting, vb->hint, vb->fbitmap,
+		 virtio_has_feature(vdev, VIRTIO_BALLOON_F_PAGE_POISON));
 	return 0;
 
 out_oom:
 	if (vb->oom_registered)
 		unregister_oom_notifier(&vb->oom_nb);
+out_fp:
+	vb_fp_stop(vb);
+	vb_fp_exit(vb);
 out_xfer:
 	vb_xfer_exit(vb);
 out_del_vqs:
@@ -870,9 +947,11 @@ static void vb_remove(struct virtio_device *vdev)
 		unregister_oom_notifier(&vb->oom_nb);
 	/* Waits for a running scan, which the abort has cut short. */
 	vb_auto_stop(vb);
+	vb_fp_stop(vb);
 	vb_cancel_work(vb);
 	vb_teardown(vb);
 	vb_xfer_exit(vb);
+	vb_fp_exit(vb);
 	kfree(vb);
 }
 

@@ -6,7 +6,10 @@
  *         writing "0" resets the counters
  * reset   writing anything resets the counters
  * inject  (allow_inject=1 only) one crafted request per written line,
- *         sent on the inflate queue without allocating anything
+ *         sent on the inflate queue without allocating anything; a
+ *         bitmap line with the option vq=free goes on the free page
+ *         queue instead, and "freeid N" sends a 4-byte buffer holding
+ *         the __le32 N on the free page queue (README.md, "inject")
  */
 #include <linux/debugfs.h>
 #include <linux/mm.h>
@@ -79,6 +82,11 @@ static void vb_show_state(struct seq_file *m, struct vballoon *vb)
 		    vb->iq.vq ? vb_target(vb) : 0);
 	vb_json_bool(m, "shrinker", vb->shrinker_registered);
 	vb_json_bool(m, "reporting", vb->reporting);
+	vb_json_bool(m, "hint", vb->hint);
+	vb_json_bool(m, "free_bitmap", vb->fbitmap);
+	vb_json_bool(m, "page_poison",
+		     virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_PAGE_POISON));
+	vb_json_u64(m, "hint_held_pages", READ_ONCE(vb->fp_nr_pages));
 	vb_json_orders(m, "balloon_blocks_by_order", held);
 }
 
@@ -101,6 +109,26 @@ static void vb_show_shrink(struct seq_file *m, const struct vb_counters *k,
 	vb_json_u64(m, "shrink_refused_host", r[VB_REFUSE_HOST]);
 	vb_json_u64(m, "shrink_refused_notreclaim", r[VB_REFUSE_NOTRECLAIM]);
 	vb_json_u64(m, "goal_lowered", k->goal_lowered);
+}
+
+/* Free page hinting (bit 3) and the free page bitmap (bit 20). */
+static void vb_show_free_page(struct seq_file *m, const struct vb_counters *k)
+{
+	vb_json_u64(m, "hint_requests", k->hint_requests);
+	vb_json_u64(m, "hint_blocks", k->hint_blocks);
+	vb_json_u64(m, "hint_pages", k->hint_pages);
+	vb_json_u64(m, "hint_ns", k->hint_ns);
+	vb_json_u64(m, "hint_freed_pages", k->hint_freed_pages);
+	vb_json_u64(m, "hint_shrunk_pages", k->hint_shrunk_pages);
+	vb_json_u64(m, "bitmap_requests", k->bitmap_requests);
+	vb_json_u64(m, "bitmap_aborted", k->bitmap_aborted);
+	vb_json_u64(m, "bitmap_build_ns", k->bitmap_build_ns);
+	vb_json_u64(m, "bitmap_build_max_ns", k->bitmap_build_max_ns);
+	vb_json_u64(m, "bitmap_send_ns", k->bitmap_send_ns);
+	vb_json_u64(m, "bitmap_pages", k->bitmap_pages);
+	vb_json_u64(m, "bitmap_bytes", k->bitmap_bytes);
+	vb_json_u64(m, "bitmap_lists_cut", k->bitmap_lists_cut);
+	vb_json_u64(m, "bitmap_lock_max_ns", k->bitmap_lock_max_ns);
 }
 
 static void vb_show_counters(struct seq_file *m, const struct vb_counters *k,
@@ -146,6 +174,7 @@ static void vb_show_counters(struct seq_file *m, const struct vb_counters *k,
 	vb_json_u64(m, "report_errors", k->report_errors);
 	vb_json_u64(m, "report_slow", k->report_slow);
 	vb_json_u64(m, "report_ns", k->report_ns);
+	vb_show_free_page(m, k);
 }
 
 static int vb_stats_show(struct seq_file *m, void *unused)
@@ -222,6 +251,8 @@ struct vb_inject {
 	unsigned int nnum;	/* how many */
 	u64 repeat;		/* times the item list is repeated */
 	u64 reserved;		/* bitmap header reserved field */
+	bool freeid;		/* a freeid line: one __le32 id */
+	bool freevq;		/* sent on the free page queue */
 };
 
 static char *vb_next_token(char **p)
@@ -247,6 +278,14 @@ static int vb_parse_option(struct vb_inject *in, const char *t)
 	const char *v = strchr(t, '=') + 1;
 	u64 n;
 
+	if (!strcmp(t, "vq=free") && in->kind == VB_MODE_BITMAP) {
+		in->freevq = true;
+		return 0;
+	}
+	if (!strcmp(t, "vq=inflate")) {
+		in->freevq = false;
+		return 0;
+	}
 	if (vb_parse_u64(v, &n))
 		return -EINVAL;
 	if (!strncmp(t, "repeat=", 7) && n >= 1 && n <= VB_INJECT_MAX_BYTES) {
@@ -269,11 +308,18 @@ static int vb_parse_line(char *line, size_t len, struct vb_inject *in)
 	t = vb_next_token(&p);
 	if (!t)
 		return -EINVAL;
-	for (m = 0; m < VB_NR_MODES; m++)
-		if (!strcmp(t, vb_modes[m].name))
-			break;
-	if (m == VB_NR_MODES)
-		return -EINVAL;
+	if (!strcmp(t, "freeid")) {
+		/* An id is a one-entry legacy array on the free page queue. */
+		in->freeid = true;
+		in->freevq = true;
+		m = VB_MODE_LEGACY;
+	} else {
+		for (m = 0; m < VB_NR_MODES; m++)
+			if (!strcmp(t, vb_modes[m].name))
+				break;
+		if (m == VB_NR_MODES)
+			return -EINVAL;
+	}
 	in->kind = m;
 	in->repeat = 1;
 	/* At most one number per two bytes of input. */
@@ -298,6 +344,8 @@ static int vb_inject_size(const struct vb_inject *in, size_t *bytes)
 	unsigned int i;
 	u64 item;
 
+	if (in->freeid && (in->nnum != 1 || in->repeat != 1))
+		return -EINVAL;
 	switch (in->kind) {
 	case VB_MODE_LEGACY:
 		for (i = 0; i < in->nnum; i++)
@@ -424,12 +472,44 @@ static int vb_inject_sg_fits(struct vballoon *vb, unsigned int nents)
 	return 0;
 }
 
+static void vb_inject_count(struct vballoon *vb, int err)
+{
+	spin_lock(&vb->stats_lock);
+	if (!err)
+		vb->ctr.inject_messages++;
+	else if (err == -ETIMEDOUT)
+		vb->ctr.inject_timeouts++;
+	spin_unlock(&vb->stats_lock);
+}
+
+/* vq=free and freeid lines: one buffer on the free page queue. */
+static int vb_inject_free(struct vballoon *vb, const struct vb_inject *in,
+			  size_t size)
+{
+	bool kept;
+	void *buf;
+	int err;
+
+	buf = vb_inject_build_buf(in, size);
+	if (!buf)
+		return -ENOMEM;
+	err = vb_fp_inject(vb, buf, size, VB_INJECT_TIMEOUT, &kept);
+	vb_inject_count(vb, err);
+	/* A buffer the host did not return stays with the ring; vb frees it. */
+	if (!kept)
+		kfree(buf);
+	return err;
+}
+
 static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 			  size_t size)
 {
 	struct scatterlist *sg = NULL;
 	void *buf = NULL;
 	int err;
+
+	if (in->freevq)
+		return vb_inject_free(vb, in, size);
 
 	/* SG descriptors only make sense in SG mode, buffers only outside. */
 	if ((in->kind == VB_MODE_SG) != (vb->mode == VB_MODE_SG))
@@ -456,13 +536,7 @@ static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 	if (buf && vb->inject_stale_buf == buf)
 		buf = NULL;
 	mutex_unlock(&vb->iq.lock);
-
-	spin_lock(&vb->stats_lock);
-	if (!err)
-		vb->ctr.inject_messages++;
-	else if (err == -ETIMEDOUT)
-		vb->ctr.inject_timeouts++;
-	spin_unlock(&vb->stats_lock);
+	vb_inject_count(vb, err);
 out:
 	kfree(buf);
 	kvfree(sg);

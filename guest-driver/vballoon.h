@@ -9,6 +9,7 @@
  * debugfs.c  stats/reset/inject files under /sys/kernel/debug/vballoon
  * auto.c     AUTO_BALLOON: the goal, the shrinker
  * reporting.c  free page reporting (upstream REPORTING, bit 5)
+ * freepage.c free page hinting (bit 3) and the free page bitmap (bit 20)
  *
  * Locking, outermost first:
  *   iq.lock   the inflate queue: the inflate worker, compaction, inject
@@ -16,6 +17,10 @@
  *   lock      the balloon's lists and counts, held for at most VB_CHUNK
  *             entries at a time
  *   bdi.pages_lock, stats_lock, stop_lock, goal_lock (spinlocks)
+ *   fp_lock   the free page queue (freepage.c): the free page work,
+ *             inject, teardown (inside iq.lock and dq.lock); never
+ *             taken by reclaim or the OOM notifier
+ *   fp_list_lock  held hint blocks (spinlock; the shrinker, OOM notifier)
  * Nothing allocates memory that may reclaim while holding dq.lock or lock,
  * the two the OOM notifier takes, and every wait for the host is bounded.
  */
@@ -198,6 +203,21 @@ struct vb_counters {
 	u64 report_errors;	/* reports not posted or never returned */
 	u64 report_slow;	/* VB_REPORT_WARN_PERIODs spent waiting */
 	u64 report_ns;		/* time in reports, posting to return, ns */
+	u64 hint_requests;	/* hint requests answered (STOP sent) */
+	u64 hint_blocks;	/* blocks hinted */
+	u64 hint_pages;		/* pages hinted (4 KiB) */
+	u64 hint_ns;		/* last request, id read to STOP sent, ns */
+	u64 hint_freed_pages;	/* held pages freed on DONE or reset */
+	u64 hint_shrunk_pages;	/* held pages freed under pressure */
+	u64 bitmap_requests;	/* free page bitmap requests begun */
+	u64 bitmap_aborted;	/* of which ended early or not sent */
+	u64 bitmap_build_ns;	/* last walk of the free lists, ns */
+	u64 bitmap_build_max_ns;	/* longest walk, ns */
+	u64 bitmap_send_ns;	/* last send, id to every buffer back, ns */
+	u64 bitmap_pages;	/* frames marked free in the last bitmap */
+	u64 bitmap_bytes;	/* bytes of records in the last bitmap */
+	u64 bitmap_lists_cut;	/* free lists cut short at VB_WALK_CAP */
+	u64 bitmap_lock_max_ns;	/* longest hold of a zone lock, ns */
 };
 
 /* One inflate or deflate batch, as accounted into vb_counters. */
@@ -308,6 +328,28 @@ struct vballoon {
 	struct shrinker shrinker;	/* deflate under guest pressure */
 	bool shrinker_registered;	/* shrinker is registered */
 
+	/* Free page hinting and bitmap (freepage.c); the queue under fp_lock. */
+	struct virtqueue *fvq;		/* free page queue, or NULL */
+	bool hint;			/* answer ids with hints (bit 3) */
+	bool fbitmap;			/* answer ids with bitmaps (bit 20) */
+	struct work_struct fp_work;	/* answers the host's command id */
+	struct mutex fp_lock;		/* fvq, the buffers below, fp_cmd */
+	unsigned long fp_flags;		/* VB_FP_* bits (atomic) */
+	u32 fp_cmd;			/* id last read from the config */
+	u32 fp_active;			/* id last answered */
+	__le32 fp_id_buf;		/* the id buffer the host reads */
+	__le32 fp_stop_buf;		/* the STOP buffer the host reads */
+	unsigned int fp_inflight;	/* our buffers the host still has */
+	void *fp_inject_tok;		/* injected buffer not back yet */
+	bool fp_inject_owned;		/* vb frees it when it comes back */
+	spinlock_t fp_list_lock;	/* protects fp_pages, fp_nr_pages */
+	struct list_head fp_pages;	/* held hint blocks, via page->lru */
+	unsigned long fp_nr_pages;	/* pages held in them (4 KiB) */
+	struct shrinker fp_shrinker;	/* gives held blocks back */
+	bool fp_shrinker_registered;	/* fp_shrinker is registered */
+	void **fp_rec;			/* bitmap records, one per GiB */
+	unsigned long fp_nr_rec;	/* how many */
+
 	struct dentry *debugfs;		/* our debugfs directory */
 	void *inject_stale;		/* token of a timed-out injection */
 	void *inject_stale_buf;		/* its buffer, freed on return */
@@ -377,6 +419,19 @@ void vb_reporting_stop(struct vballoon *vb);
 static inline void vb_reporting_start(struct vballoon *vb) { }
 static inline void vb_reporting_stop(struct vballoon *vb) { }
 #endif
+
+/* freepage.c */
+extern bool vb_hint_param;
+extern bool vb_fbitmap_param;
+int vb_fp_init(struct vballoon *vb);
+void vb_fp_start(struct vballoon *vb);
+void vb_fp_config_changed(struct vballoon *vb);
+unsigned long vb_hint_release(struct vballoon *vb, unsigned long want);
+int vb_fp_inject(struct vballoon *vb, void *buf, size_t len,
+		 unsigned long timeout, bool *kept);
+void vb_fp_detach(struct vballoon *vb);
+void vb_fp_stop(struct vballoon *vb);
+void vb_fp_exit(struct vballoon *vb);
 
 /* statsvq.c */
 int vb_statsvq_start(struct vballoon *vb);

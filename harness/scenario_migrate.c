@@ -55,6 +55,7 @@ struct mig_run {
 	long long guard_pid;		/* guest-exec pids, 0 if none */
 	long long writer_pid;
 	char uri[300];			/* where the stream goes */
+	char sock[300];			/* unix: the socket's path, or "" */
 	json_t *sample;			/* what the report keeps */
 	double user_ms;			/* inflate + migrate + deflate */
 	uint64_t ballooned;		/* inflate-first: balloon size, bytes */
@@ -412,8 +413,9 @@ static int mig_start_dest(struct mig_run *r, const char *accel, char *err,
 		}
 		snprintf(r->uri, sizeof(r->uri), "tcp:127.0.0.1:%d", port);
 	} else {
-		snprintf(r->uri, sizeof(r->uri), "unix:%s/migrate.sock",
+		snprintf(r->sock, sizeof(r->sock), "%s/migrate.sock",
 			 r->dst.rundir);
+		snprintf(r->uri, sizeof(r->uri), "unix:%s", r->sock);
 	}
 	snprintf(vm->spec.incoming, sizeof(vm->spec.incoming), "%s", r->uri);
 	vm->state = VM_BOOTING;
@@ -642,6 +644,39 @@ static int mig_verify(struct mig_run *r, char *err, unsigned long len)
 	return rc;
 }
 
+/*
+ * The guest on the destination takes its free memory into use again
+ * (touch, which also reallocates every hinted page once the driver gave
+ * it back) and its kernel log must stay clean: a page the host skipped
+ * that the guest still needed shows here as an oops or a poison report.
+ */
+static int mig_health(struct mig_run *r, char *err, unsigned long len)
+{
+	struct vm *vm = &r->dst.vms[0];
+	struct agent_result res;
+	uint64_t touch = unit_size_bytes(&r->cfg->touch, r->cfg->memory.bytes);
+	char cmd[300];
+	int rc;
+
+	rc = touch ? mig_clamp_touch(vm, &touch, err, len) : 0;
+	if (rc)
+		return rc;
+	snprintf(cmd, sizeof(cmd), "%s%llu >/dev/null; dmesg | grep -E "
+		 "'BUG|Oops|general protection|corruption|WARNING|"
+		 "Bad page|bad_page' | head -5", touch ? "bbload touch " : ": ",
+		 (unsigned long long)touch);
+	rc = agent_exec(&vm->agent, cmd, MIG_AGENT_TIMEOUT_MS, &res, err, len);
+	if (rc)
+		return rc;
+	if (res.out && res.out[0]) {
+		snprintf(err, len, "the guest's kernel log on the destination "
+			 "reports trouble after the migration: %.600s", res.out);
+		rc = -EIO;
+	}
+	agent_result_free(&res);
+	return rc;
+}
+
 /* vballoon's hint or bitmap counters, read on the destination. */
 static void mig_driver_counters(struct mig_run *r)
 {
@@ -709,6 +744,8 @@ static int mig_one_run(struct bb_config *cfg, int rep, char *accel,
 		rc = mig_deflate(&r, err, len);
 	if (!rc)
 		rc = mig_verify(&r, err, len);
+	if (!rc)
+		rc = mig_health(&r, err, len);
 	if (!rc) {
 		mig_driver_counters(&r);
 		json_object_set_new(r.sample, MIG_USER_MS,
@@ -718,6 +755,9 @@ static int mig_one_run(struct bb_config *cfg, int rep, char *accel,
 	}
 out:
 	fleet_destroy(&r.src);
+	/* a destination that never took the stream leaves its socket */
+	if (r.sock[0])
+		unlink(r.sock);
 	fleet_destroy(&r.dst);
 	json_decref(r.sample);
 	return rc;

@@ -12,7 +12,9 @@ MEM=1024    # guest RAM, MiB
 TARGET=640  # balloon target, MiB
 PAGES=$(((MEM - TARGET) * 256))
 # auto-balloon-min: all of RAM, so that host pressure never moves this balloon
-ALL=",page-bitmap=on,chunk-transfer=on,sg=on,auto-balloon=on,auto-balloon-min=${MEM}M,free-page-bitmap=on"
+# free-page-bitmap needs an iothread (host-device patch 0009).
+ALL=",page-bitmap=on,chunk-transfer=on,sg=on,auto-balloon=on,auto-balloon-min=${MEM}M,free-page-bitmap=on,iothread=bbio0"
+DEV_QEMU_ARGS+=" -object iothread,id=bbio0"
 
 # name  device properties  vballoon mode=  stage-stats mode  offered bits
 MODES=(

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freepage.c - free page hinting (upstream FREE_PAGE_HINT, bit 3) and the
+ * free page bitmap (FREE_PAGE_BITMAP, bit 20), both for live migration.
+ *
+ * Both answer a command id the host writes into free_page_hint_cmd_id, on
+ * the free page queue.  config_changed (maybe in interrupt context) only
+ * notes that the id may have changed and queues fp_work; the work reads
+ * the id.  Everything on the queue belongs to whoever holds fp_lock.
+ *
+ * Hinting: the work sends the id, then allocates free blocks of the
+ * largest order without any reclaim and posts each as one device-writable
+ * buffer, until allocation fails, the host writes another id, or the ring
+ * stays full for VB_FP_TIMEOUT; then it sends STOP.  The blocks stay
+ * allocated (fp_pages) until the host writes DONE, the device goes away,
+ * or the guest needs the memory: a shrinker and the OOM notifier free them
+ * without waiting for anything but fp_list_lock, a spinlock held only to
+ * move list entries.  Freeing a block the host has not returned yet is
+ * safe: the host only drops the block from the current round, and a block
+ * the guest reuses is written, hence dirtied and sent in a later round.
+ *
+ * Bitmap: the work walks every zone's buddy free lists under zone->lock,
+ * one (zone, order, migratetype) list per hold and at most VB_WALK_CAP
+ * entries per hold, sets a bit per free frame in records preallocated at
+ * probe (the walk allocates nothing), then sends the id, every record with
+ * a bit set and STOP, and waits for the host to return them.  A frame is
+ * only marked while it sits on a free list; the lists that are cut short
+ * or change between holds only leave free frames unmarked, which costs
+ * the host a page it sends needlessly.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/gfp.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/module.h>
+#include <linux/nodemask.h>
+#include <linux/page-flags.h>
+#include <linux/sched.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/swap.h>
+#include <linux/virtio_config.h>
+
+#include "vballoon.h"
+
+bool vb_hint_param = true;
+module_param_named(hint, vb_hint_param, bool, 0444);
+MODULE_PARM_DESC(hint,
+		 "acknowledge free page hinting (FREE_PAGE_HINT, bit 3) when offered: on (default) or off");
+
+bool vb_fbitmap_param = true;
+module_param_named(free_bitmap, vb_fbitmap_param, bool, 0444);
+MODULE_PARM_DESC(free_bitmap,
+		 "acknowledge the free page bitmap (FREE_PAGE_BITMAP, bit 20) when offered: on (default) or off");
+
+/* Hint blocks: the largest order the allocator has, as upstream. */
+#define VB_HINT_ORDER		(MAX_ORDER - 1)
+#define VB_HINT_PAGES		(1UL << VB_HINT_ORDER)
+
+/*
+ * No reclaim of any kind, not even waking kswapd, no reserves: hinting
+ * takes memory that is free anyway and must never push anything out.
+ */
+#define VB_HINT_GFP	(__GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN)
+
+/*
+ * How long the host may keep the ring full (hints) or keep one buffer
+ * (bitmap) before the work gives up on the request.
+ */
+#define VB_FP_TIMEOUT		HZ
+
+/*
+ * Free list entries looked at per hold of zone->lock, with interrupts
+ * off.  A list longer than this is cut short; its other free frames go
+ * unmarked.  About 1024 cache misses: some tens of microseconds.
+ */
+#define VB_WALK_CAP		1024
+
+/* Bits of vballoon.fp_flags. */
+#define VB_FP_CHANGED	0	/* config changed: read the id again */
+
+/* Bytes of one bitmap record that covers nr_pages frames. */
+static size_t vb_rec_bytes(unsigned long nr_pages)
+{
+	return sizeof(struct vballoon_bitmap_hdr) +
+	       DIV_ROUND_UP(nr_pages, 64) * sizeof(__le64);
+}
+
+static unsigned long *vb_rec_words(void *rec)
+{
+	return (unsigned long *)((struct vballoon_bitmap_hdr *)rec + 1);
+}
+
+/* Collect what the host returned on the free page queue.  fp_lock held. */
+static void vb_fp_reap(struct vballoon *vb)
+{
+	unsigned int len;
+	void *tok;
+
+	lockdep_assert_held(&vb->fp_lock);
+	while ((tok = virtqueue_get_buf(vb->fvq, &len))) {
+		if (tok == vb->fp_inject_tok) {
+			if (vb->fp_inject_owned)
+				kfree(tok);
+			vb->fp_inject_tok = NULL;
+			vb->fp_inject_owned = false;
+			continue;
+		}
+		if (!WARN_ON_ONCE(!vb->fp_inflight))
+			vb->fp_inflight--;
+	}
+}
+
+/* The id the host wants answered, read again after a config change. */
+static u32 vb_fp_cmd(struct vballoon *vb)
+{
+	u32 id;
+
+	if (test_and_clear_bit(VB_FP_CHANGED, &vb->fp_flags)) {
+		virtio_cread_le(vb->vdev, struct virtio_balloon_config,
+				free_page_hint_cmd_id, &id);
+		vb->fp_cmd = id;
+	}
+	return vb->fp_cmd;
+}
+
+/* A running request ends: the host wants something else, or we go away. */
+static bool vb_fp_ended(struct vballoon *vb, u32 id)
+{
+	return READ_ONCE(vb->abort) || virtqueue_is_broken(vb->fvq) ||
+	       vb_fp_cmd(vb) != id;
+}
+
+static bool vb_fp_room_cond(struct vballoon *vb, unsigned int need)
+{
+	vb_fp_reap(vb);
+	return vb->fvq->num_free >= need || READ_ONCE(vb->abort) ||
+	       virtqueue_is_broken(vb->fvq);
+}
+
+/* Wait up to VB_FP_TIMEOUT until the ring has need free slots. */
+static int vb_fp_room(struct vballoon *vb, unsigned int need)
+{
+	wait_event_timeout(vb->acked, vb_fp_room_cond(vb, need),
+			   VB_FP_TIMEOUT);
+	if (READ_ONCE(vb->abort))
+		return -ESHUTDOWN;
+	if (virtqueue_is_broken(vb->fvq))
+		return -EIO;
+	return vb->fvq->num_free >= need ? 0 : -ETIMEDOUT;
+}
+
+static bool vb_fp_idle_cond(struct vballoon *vb)
+{
+	vb_fp_reap(vb);
+	return !vb->fp_inflight || READ_ONCE(vb->abort) ||
+	       virtqueue_is_broken(vb->fvq);
+}
+
+/* Wait up to timeout jiffies for every buffer of ours to come back. */
+static int vb_fp_idle(struct vballoon *vb, unsigned long timeout)
+{
+	wait_event_timeout(vb->acked, vb_fp_idle_cond(vb), timeout);
+	if (!vb->fp_inflight)
+		return 0;
+	if (READ_ONCE(vb->abort))
+		return -ESHUTDOWN;
+	return virtqueue_is_broken(vb->fvq) ? -EIO : -ETIMEDOUT;
+}
+
+/* Post one device-readable buffer of ours and notify; len bytes at buf. */
+static int vb_fp_post(struct vballoon *vb, void *buf, unsigned int len)
+{
+	struct scatterlist sg;
+	int err;
+
+	err = vb_fp_room(vb, 1);
+	if (err)
+		return err;
+	sg_init_one(&sg, buf, len);
+	err = virtqueue_add_outbuf(vb->fvq, &sg, 1, buf,
+				   GFP_NOWAIT | __GFP_NOWARN);
+	if (err)
+		return err;
+	vb->fp_inflight++;
+	virtqueue_kick(vb->fvq);
+	return 0;
+}
+
+/* Send an id (le32) in one of the two id buffers. */
+static int vb_fp_send_id(struct vballoon *vb, __le32 *buf, u32 id)
+{
+	/*
+	 * Ours to overwrite: vb_fp_work() saw every earlier buffer back
+	 * before this request began.
+	 */
+	*buf = cpu_to_le32(id);
+	return vb_fp_post(vb, buf, VBALLOON_FREE_PAGE_ID_BYTES);
+}
+
+/* Free at most want pages of held hint blocks; returns pages freed. */
+static unsigned long vb_hint_free(struct vballoon *vb, unsigned long want)
+{
+	unsigned long done = 0;
+	struct page *page;
+	LIST_HEAD(out);
+
+	spin_lock(&vb->fp_list_lock);
+	while (done < want && !list_empty(&vb->fp_pages)) {
+		page = list_first_entry(&vb->fp_pages, struct page, lru);
+		list_move(&page->lru, &out);
+		vb->fp_nr_pages -= VB_HINT_PAGES;
+		done += VB_HINT_PAGES;
+	}
+	spin_unlock(&vb->fp_list_lock);
+	while (!list_empty(&out)) {
+		page = list_first_entry(&out, struct page, lru);
+		list_del(&page->lru);
+		__free_pages(page, VB_HINT_ORDER);
+	}
+	return done;
+}
+
+static void vb_hint_count_freed(struct vballoon *vb, unsigned long pages,
+				bool shrunk)
+{
+	if (!pages)
+		return;
+	spin_lock(&vb->stats_lock);
+	if (shrunk)
+		vb->ctr.hint_shrunk_pages += pages;
+	else
+		vb->ctr.hint_freed_pages += pages;
+	spin_unlock(&vb->stats_lock);
+}
+
+/* The guest needs memory (OOM notifier): give up to want pages back. */
+unsigned long vb_hint_release(struct vballoon *vb, unsigned long want)
+{
+	unsigned long done;
+
+	if (!vb->hint)
+		return 0;
+	done = vb_hint_free(vb, want);
+	vb_hint_count_freed(vb, done, true);
+	return done;
+}
+
+/* Allocate one block and post it as a hint; false: no more. */
+static bool vb_hint_one(struct vballoon *vb)
+{
+	struct scatterlist sg;
+	struct page *page;
+
+	/* One slot for this block, one kept for STOP. */
+	if (vb_fp_room(vb, 2))
+		return false;
+	page = alloc_pages(VB_HINT_GFP, VB_HINT_ORDER);
+	if (!page)
+		return false;
+	sg_init_table(&sg, 1);
+	sg_set_page(&sg, page, VB_HINT_PAGES << PAGE_SHIFT, 0);
+	if (virtqueue_add_inbuf(vb->fvq, &sg, 1, page,
+				GFP_NOWAIT | __GFP_NOWARN)) {
+		__free_pages(page, VB_HINT_ORDER);
+		return false;
+	}
+	vb->fp_inflight++;
+	spin_lock(&vb->fp_list_lock);
+	list_add(&page->lru, &vb->fp_pages);
+	vb->fp_nr_pages += VB_HINT_PAGES;
+	spin_unlock(&vb->fp_list_lock);
+	virtqueue_kick(vb->fvq);
+	return true;
+}
+
+/* Answer id with hints: id, blocks until something ends it, STOP. */
+static void vb_hint_run(struct vballoon *vb, u32 id)
+{
+	u64 t0 = ktime_get_ns();
+	unsigned long blocks = 0;
+
+	if (vb_fp_send_id(vb, &vb->fp_id_buf, id))
+		return;
+	while (!vb_fp_ended(vb, id) && vb_hint_one(vb))
+		blocks++;
+	if (READ_ONCE(vb->abort))
+		return;
+	vb_fp_send_id(vb, &vb->fp_stop_buf, VBALLOON_FREE_PAGE_CMD_STOP);
+
+	spin_lock(&vb->stats_lock);
+	vb->ctr.hint_requests++;
+	vb->ctr.hint_blocks += blocks;
+	vb->ctr.hint_pages += blocks * VB_HINT_PAGES;
+	vb->ctr.hint_ns = ktime_get_ns() - t0;
+	spin_unlock(&vb->stats_lock);
+}
+
+/* What one walk of the free lists found. */
+struct vb_walk {
+	unsigned long pages;	/* frames marked */
+	unsigned long cut;	/* lists cut short at VB_WALK_CAP */
+	u64 lock_max_ns;	/* longest hold of a zone lock, ns */
+};
+
+/* Mark n frames from pfn (one buddy block: never across two records). */
+static void vb_walk_mark(struct vballoon *vb, unsigned long pfn,
+			 unsigned long n, struct vb_walk *w)
+{
+	unsigned long rec = pfn / VBALLOON_BITMAP_MAX_PAGES;
+
+	if (rec >= vb->fp_nr_rec)
+		return;	/* memory added after probe: left out */
+	bitmap_set(vb_rec_words(vb->fp_rec[rec]),
+		   pfn % VBALLOON_BITMAP_MAX_PAGES, n);
+	w->pages += n;
+}
+
+/* One free list, under its zone's lock, at most VB_WALK_CAP entries. */
+static void vb_walk_list(struct vballoon *vb, struct zone *zone,
+			 unsigned int order, unsigned int mt, struct vb_walk *w)
+{
+	struct list_head *head = &zone->free_area[order].free_list[mt];
+	unsigned int seen = 0;
+	unsigned long flags;
+	struct page *page;
+	u64 t0, ns;
+
+	/* Unlocked peek: a list that fills meanwhile is only missed. */
+	if (list_empty(head))
+		return;
+	spin_lock_irqsave(&zone->lock, flags);
+	t0 = ktime_get_ns();
+	list_for_each_entry(page, head, buddy_list) {
+		if (++seen > VB_WALK_CAP) {
+			w->cut++;
+			break;
+		}
+		/* Under zone->lock a buddy's order is its page_private. */
+		if (!PageBuddy(page) || page_private(page) != order)
+			continue;
+		vb_walk_mark(vb, page_to_pfn(page), 1UL << order, w);
+	}
+	ns = ktime_get_ns() - t0;
+	spin_unlock_irqrestore(&zone->lock, flags);
+	w->lock_max_ns = max(w->lock_max_ns, ns);
+}
+
+/* Walk every populated zone's free lists; false: the request ended. */
+static bool vb_walk_all(struct vballoon *vb, u32 id, struct vb_walk *w)
+{
+	unsigned int order, mt;
+	struct zone *zone;
+	int nid, z;
+
+	for_each_online_node(nid) {
+		for (z = 0; z < MAX_NR_ZONES; z++) {
+			zone = &NODE_DATA(nid)->node_zones[z];
+			if (!populated_zone(zone))
+				continue;
+			for (order = 0; order < MAX_ORDER; order++) {
+				for (mt = 0; mt < MIGRATE_TYPES; mt++)
+					vb_walk_list(vb, zone, order, mt, w);
+				cond_resched();
+				if (vb_fp_ended(vb, id))
+					return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* Fill the header of record i; returns its length, 0 if it marks nothing. */
+static size_t vb_rec_finish(struct vballoon *vb, unsigned long i)
+{
+	struct vballoon_bitmap_hdr *hdr = vb->fp_rec[i];
+	unsigned long last, nr;
+
+	last = find_last_bit(vb_rec_words(hdr), VBALLOON_BITMAP_MAX_PAGES);
+	if (last >= VBALLOON_BITMAP_MAX_PAGES)
+		return 0;
+	/* Trimmed after the last set bit; the rest of its word is zero. */
+	nr = last + 1;
+	hdr->base_pfn = cpu_to_le64((u64)i * VBALLOON_BITMAP_MAX_PAGES);
+	hdr->nr_pages = cpu_to_le32(nr);
+	hdr->reserved = 0;
+	return vb_rec_bytes(nr);
+}
+
+static void vb_bitmap_account(struct vballoon *vb, bool done, u64 build_ns,
+			      u64 send_ns, unsigned long bytes,
+			      const struct vb_walk *w)
+{
+	struct vb_counters *k = &vb->ctr;
+
+	spin_lock(&vb->stats_lock);
+	k->bitmap_requests++;
+	k->bitmap_aborted += !done;
+	k->bitmap_build_ns = build_ns;
+	k->bitmap_build_max_ns = max(k->bitmap_build_max_ns, build_ns);
+	k->bitmap_send_ns = send_ns;
+	k->bitmap_pages = w->pages;
+	k->bitmap_bytes = bytes;
+	k->bitmap_lists_cut += w->cut;
+	k->bitmap_lock_max_ns = max(k->bitmap_lock_max_ns, w->lock_max_ns);
+	spin_unlock(&vb->stats_lock);
+}
+
+/* Send the id, every record that marks something, STOP; wait for them. */
+static int vb_bitmap_send(struct vballoon *vb, u32 id, unsigned long *bytes)
+{
+	unsigned long i, sent = 0;
+	size_t len;
+	int err;
+
+	err = vb_fp_send_id(vb, &vb->fp_id_buf, id);
+	for (i = 0; !err && i < vb->fp_nr_rec; i++) {
+		if (vb_fp_ended(vb, id)) {
+			err = -EINTR;
+			break;
+		}
+		len = vb_rec_finish(vb, i);
+		if (!len)
+			continue;
+		/* Keep a slot for STOP. */
+		err = vb_fp_room(vb, 2) ?: vb_fp_post(vb, vb->fp_rec[i], len);
+		if (err)
+			break;
+		*bytes += len;
+		sent++;
+	}
+	/* STOP ends the sequence, also one cut short. */
+	if (err != -ESHUTDOWN && err != -EIO)
+		err = vb_fp_send_id(vb, &vb->fp_stop_buf,
+				    VBALLOON_FREE_PAGE_CMD_STOP) ?: err;
+	if (!err)
+		err = vb_fp_idle(vb, VB_FP_TIMEOUT * (sent + 2));
+	return err;
+}
+
+/* Answer id with a bitmap of the free frames. */
+static void vb_bitmap_run(struct vballoon *vb, u32 id)
+{
+	unsigned long i, bytes = 0;
+	struct vb_walk w = {};
+	u64 t0, t1, t2;
+	bool done;
+
+	t0 = ktime_get_ns();
+	for (i = 0; i < vb->fp_nr_rec; i++)
+		bitmap_zero(vb_rec_words(vb->fp_rec[i]),
+			    VBALLOON_BITMAP_MAX_PAGES);
+	done = vb_walk_all(vb, id, &w);
+	t1 = ktime_get_ns();
+	if (done)
+		done = !vb_bitmap_send(vb, id, &bytes);
+	t2 = ktime_get_ns();
+	vb_bitmap_account(vb, done, t1 - t0, done ? t2 - t1 : 0, bytes, &w);
+}
+
+/* Answers the host's command ids; one at a time, under fp_lock. */
+static void vb_fp_work(struct work_struct *work)
+{
+	struct vballoon *vb = container_of(work, struct vballoon, fp_work);
+	u32 id;
+
+	mutex_lock(&vb->fp_lock);
+	if (!vb->fvq || READ_ONCE(vb->abort))
+		goto out;
+	id = vb_fp_cmd(vb);
+	if (id == VBALLOON_FREE_PAGE_CMD_DONE) {
+		vb_hint_count_freed(vb, vb_hint_free(vb, ULONG_MAX), false);
+		goto out;
+	}
+	if (id < VBALLOON_FREE_PAGE_CMD_MIN || id == vb->fp_active)
+		goto out;
+	/* Our buffers are ours to reuse once the host has them back. */
+	if (vb_fp_idle(vb, VB_FP_TIMEOUT)) {
+		dev_warn_ratelimited(&vb->vdev->dev,
+				     "free page request %u not answered: the host still has the last one\n",
+				     id);
+		goto out;
+	}
+	vb->fp_active = id;
+	if (vb->fbitmap)
+		vb_bitmap_run(vb, id);
+	else if (vb->hint)
+		vb_hint_run(vb, id);
+out:
+	mutex_unlock(&vb->fp_lock);
+}
+
+/* config_changed, any context: the id may be new. */
+void vb_fp_config_changed(struct vballoon *vb)
+{
+	unsigned long flags;
+
+	if (!vb->hint && !vb->fbitmap)
+		return;
+	set_bit(VB_FP_CHANGED, &vb->fp_flags);
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	if (!vb->stop)
+		queue_work(system_freezable_wq, &vb->fp_work);
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+}
+
+/* After DRIVER_OK (probe, restore): answer an id already there. */
+void vb_fp_start(struct vballoon *vb)
+{
+	vb->fp_active = VBALLOON_FREE_PAGE_CMD_STOP;
+	vb_fp_config_changed(vb);
+}
+
+static unsigned long vb_hint_shrink_count(struct shrinker *s,
+					  struct shrink_control *sc)
+{
+	struct vballoon *vb = container_of(s, struct vballoon, fp_shrinker);
+	unsigned long n = READ_ONCE(vb->fp_nr_pages);
+
+	return n ? n : SHRINK_EMPTY;
+}
+
+/* Never waits (but for fp_list_lock's few list moves), never allocates. */
+static unsigned long vb_hint_shrink_scan(struct shrinker *s,
+					 struct shrink_control *sc)
+{
+	struct vballoon *vb = container_of(s, struct vballoon, fp_shrinker);
+	unsigned long done;
+
+	done = vb_hint_free(vb, sc->nr_to_scan);
+	vb_hint_count_freed(vb, done, true);
+	if (done && current->reclaim_state)
+		current->reclaim_state->reclaimed_slab += done;
+	sc->nr_scanned = done;
+	return done ? done : SHRINK_STOP;
+}
+
+/* Highest frame of any online node, plus one. */
+static unsigned long vb_end_pfn(void)
+{
+	unsigned long end = 0;
+	int nid;
+
+	for_each_online_node(nid)
+		end = max(end, pgdat_end_pfn(NODE_DATA(nid)));
+	return end;
+}
+
+static int vb_fbitmap_alloc(struct vballoon *vb)
+{
+	unsigned long i, n;
+
+	n = DIV_ROUND_UP(vb_end_pfn(), VBALLOON_BITMAP_MAX_PAGES);
+	BUILD_BUG_ON(sizeof(struct vballoon_bitmap_hdr) +
+		     VBALLOON_BITMAP_MAX_PAGES / 8 >
+		     VBALLOON_BITMAP_MAX_REQ_BYTES);
+	vb->fp_rec = kcalloc(n, sizeof(*vb->fp_rec), GFP_KERNEL);
+	if (!vb->fp_rec)
+		return -ENOMEM;
+	vb->fp_nr_rec = n;
+	for (i = 0; i < n; i++) {
+		vb->fp_rec[i] = kmalloc(vb_rec_bytes(VBALLOON_BITMAP_MAX_PAGES),
+					GFP_KERNEL | __GFP_NOWARN);
+		if (!vb->fp_rec[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * At probe, after the queues exist: what was negotiated, the bitmap's
+ * records, the shrinker.  A failure here turns the feature off rather
+ * than failing the probe: the host then gets no answer, as from a guest
+ * without the driver.
+ */
+int vb_fp_init(struct vballoon *vb)
+{
+	int err;
+
+	INIT_WORK(&vb->fp_work, vb_fp_work);
+	mutex_init(&vb->fp_lock);
+	spin_lock_init(&vb->fp_list_lock);
+	INIT_LIST_HEAD(&vb->fp_pages);
+	vb->fbitmap = vb->fvq &&
+		      virtio_has_feature(vb->vdev, VBALLOON_F_FREE_PAGE_BITMAP);
+	if (vb->fbitmap) {
+		err = vb_fbitmap_alloc(vb);
+		if (err) {
+			dev_warn(&vb->vdev->dev,
+				 "free page bitmap off: no memory for its records\n");
+			vb_fp_exit(vb);
+			vb->fbitmap = false;
+		}
+	}
+	/* With both negotiated the bitmap answers (vballoon_proto.h). */
+	vb->hint = vb->fvq && !vb->fbitmap &&
+		   virtio_has_feature(vb->vdev,
+				      VIRTIO_BALLOON_F_FREE_PAGE_HINT);
+	if (!vb->hint)
+		return 0;
+	vb->fp_shrinker.count_objects = vb_hint_shrink_count;
+	vb->fp_shrinker.scan_objects = vb_hint_shrink_scan;
+	vb->fp_shrinker.seeks = DEFAULT_SEEKS;
+	err = register_shrinker(&vb->fp_shrinker, "vballoon-hint-%d",
+				vb->vdev->index);
+	if (err) {
+		/* Held blocks could not be given back under pressure. */
+		dev_warn(&vb->vdev->dev,
+			 "free page hinting off: no shrinker (%d)\n", err);
+		vb->hint = false;
+		return 0;
+	}
+	vb->fp_shrinker_registered = true;
+	return 0;
+}
+
+/*
+ * After the device reset (removal, freeze): nothing in the ring is acted
+ * on any more; held blocks go back, a late injection is freed.
+ */
+void vb_fp_detach(struct vballoon *vb)
+{
+	void *tok;
+
+	mutex_lock(&vb->fp_lock);
+	if (vb->fvq) {
+		vb_fp_reap(vb);
+		while ((tok = virtqueue_detach_unused_buf(vb->fvq))) {
+			if (tok == vb->fp_inject_tok) {
+				if (vb->fp_inject_owned)
+					kfree(tok);
+				vb->fp_inject_tok = NULL;
+				vb->fp_inject_owned = false;
+			} else if (!WARN_ON_ONCE(!vb->fp_inflight)) {
+				vb->fp_inflight--;
+			}
+		}
+		WARN_ON_ONCE(vb->fp_inflight);
+		vb->fp_inflight = 0;
+		vb->fvq = NULL;
+	}
+	mutex_unlock(&vb->fp_lock);
+	vb_hint_count_freed(vb, vb_hint_free(vb, ULONG_MAX), false);
+}
+
+/* Removal, before the work is cancelled: no more shrinker calls. */
+void vb_fp_stop(struct vballoon *vb)
+{
+	if (!vb->fp_shrinker_registered)
+		return;
+	unregister_shrinker(&vb->fp_shrinker);
+	vb->fp_shrinker_registered = false;
+}
+
+void vb_fp_exit(struct vballoon *vb)
+{
+	unsigned long i;
+
+	for (i = 0; vb->fp_rec && i < vb->fp_nr_rec; i++)
+		kfree(vb->fp_rec[i]);
+	kfree(vb->fp_rec);
+	vb->fp_rec = NULL;
+	vb->fp_nr_rec = 0;
+}
+
+static bool vb_fp_inject_cond(struct vballoon *vb, void *buf)
+{
+	vb_fp_reap(vb);
+	return vb->fp_inject_tok != buf || READ_ONCE(vb->abort) ||
+	       virtqueue_is_broken(vb->fvq);
+}
+
+/*
+ * debugfs inject: post buf (len bytes, kmalloc'd) on the free page queue
+ * and wait up to timeout.  Not back in time: it stays in the ring, owned
+ * by vb, and *kept says so.
+ */
+int vb_fp_inject(struct vballoon *vb, void *buf, size_t len,
+		 unsigned long timeout, bool *kept)
+{
+	struct scatterlist sg;
+	int err;
+
+	*kept = false;
+	err = mutex_lock_interruptible(&vb->fp_lock);
+	if (err)
+		return err;
+	if (!vb->fvq || READ_ONCE(vb->abort)) {
+		err = -ENODEV;
+		goto out;
+	}
+	vb_fp_reap(vb);
+	if (vb->fp_inject_tok) {
+		err = -EBUSY;
+		goto out;
+	}
+	sg_init_one(&sg, buf, len);
+	err = virtqueue_add_outbuf(vb->fvq, &sg, 1, buf,
+				   GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	if (err)
+		goto out;
+	vb->fp_inject_tok = buf;
+	virtqueue_kick(vb->fvq);
+	wait_event_timeout(vb->acked, vb_fp_inject_cond(vb, buf), timeout);
+	if (vb->fp_inject_tok != buf)
+		goto out;
+	vb->fp_inject_owned = true;
+	*kept = true;
+	if (virtqueue_is_broken(vb->fvq))
+		err = -EIO;
+	else
+		err = READ_ONCE(vb->abort) ? -ENODEV : -ETIMEDOUT;
+out:
+	mutex_unlock(&vb->fp_lock);
+	return err;
+}

@@ -1,0 +1,229 @@
+#!/bin/bash
+# free-page-bitmap (bit 20, host-device patch 0009): the property needs an
+# iothread and offers bit 20; bitmaps on the free page queue are checked
+# like PAGE_BITMAP inflate requests, each malformed one dropped and counted
+# by reason in stage-stats "free-page", and one that does not follow the
+# command id the device asked for is dropped as "unrequested"; last, a
+# real migration of a guest that touched and freed most of its memory
+# sends well below what it touched, because vballoon's bitmap left the
+# free pages out.
+#
+# The malformed cases need the device to wait for an id that only the test
+# answers: x-free-page-request writes a new id without a configuration
+# interrupt, so vballoon does not see it, and the test sends "freeid N"
+# and its own bitmaps through the inject file (allow_inject=1).
+. "$(dirname "$0")/lib/device.bash"
+dev_require
+dev_require_patched
+dev_require_vballoon
+
+MEM=1024          # RAM ends at PFN 0x40000
+FP='."free-page"'
+R="$FP.rejected"
+BIT20=$((1 << 20))
+
+# Each case: inject line (on the free page queue), then the counters that
+# rise, "reason=n,..." ("-" for none), then the pages described.
+CASES=(
+	"bitmap vq=free reserved=1 0x100 64 0x1|reserved-nonzero=1|0"
+	"bitmap vq=free 0x100 0|zero-length=1|0"
+	"bitmap vq=free 0x101 64 0x1|misaligned=1|0"
+	"bitmap vq=free 0x100 262145 0x1|too-large=1|0"
+	"bitmap vq=free 0x100 128 0x1|truncated=1|0"
+	"bitmap vq=free 0x100 1 0x3|bad-bitmap=1|0"
+	"bitmap vq=free 0xffffffffffffffc0 64 0x1|overflow=1|0"
+	"bitmap vq=free 0x40000 64 0x1|not-ram=1|0"
+	"bitmap vq=free 0x3ffc0 128 0 0xffffffff00000000|not-ram=1|0"
+	"bitmap vq=free 0xfee00 64 0xffffffffffffffff|not-ram=1|0"
+	"bitmap vq=free 0xc0 64 0x1000000000000|not-ram=1|0"
+	"bitmap vq=free repeat=4097 0x100 64 0x1|too-large=1|0"
+	"bitmap vq=free 0x100 64 0xff|-|8"
+	"bitmap vq=free repeat=3 0x40000 64 0x5|not-ram=6|0"
+)
+
+plan $((5 + 14 + ${#CASES[@]} + 8))
+
+# A QEMU with an iothread for the balloon, and the device offering bit 20.
+IOT="-object iothread,id=bbio0"
+PROPS=",free-page-bitmap=on,iothread=bbio0"
+
+# fp_case "LINE|reasons|pages": one test: the guest sent the line, each
+# named counter of "free-page" rejected rose by n and no other, and
+# pages_described rose by pages.
+fp_case() {
+	local line=${1%%|*} rest=${1#*|} want pages before after spec d sum=0 bad=""
+	want=${rest%%|*}
+	pages=${rest#*|}
+	dev_snap
+	before=$DEV_LAST_STATS
+	if ! dev_inject "$line" >/dev/null 2>&1; then
+		not_ok "$line: guest could not inject"
+		return
+	fi
+	dev_snap
+	after=$DEV_LAST_STATS
+	if [[ $want != - ]]; then
+		for spec in ${want//,/ }; do
+			d=$(($(jq "${R}[\"${spec%=*}\"]" <<<"$after") - $(jq "${R}[\"${spec%=*}\"]" <<<"$before")))
+			sum=$((sum + ${spec#*=}))
+			[[ $d == "${spec#*=}" ]] || bad+=" ${spec%=*}+$d"
+		done
+	fi
+	d=$(($(jq "[${R}[]] | add" <<<"$after") - $(jq "[${R}[]] | add" <<<"$before")))
+	[[ $d == "$sum" ]] || bad+=" total+$d"
+	d=$(($(jq "$FP.pages_described" <<<"$after") - $(jq "$FP.pages_described" <<<"$before")))
+	[[ $d == "$pages" ]] || bad+=" pages_described+$d"
+	if [[ -z $bad ]]; then
+		ok "$line: $want, $pages pages described"
+	else
+		not_ok "$line: $want, $pages pages described"
+		diag "counters moved:$bad"
+	fi
+}
+
+# Rise of one "free-page" counter (jq path under it) over one injection.
+fp_delta() {
+	local path=$1 line=$2 before
+	before=$(dev_stats | jq "$FP$path")
+	dev_inject "$line" >/dev/null 2>&1 || { echo "inject-failed"; return; }
+	echo $(($(dev_stats | jq "$FP$path") - before))
+}
+
+# --- (a) the property ---------------------------------------------------
+# shellcheck disable=SC2086
+err=$(timeout 20 "$DEV_QEMU" $DEV_QEMU_ARGS -machine pc -accel tcg \
+	-nodefaults -no-user-config -display none \
+	-device virtio-balloon-pci,free-page-bitmap=on 2>&1 </dev/null) || true
+if ! grep -q "free-page-bitmap.*iothread" <<<"$err"; then
+	skip_all "$DEV_QEMU: free-page-bitmap does not need an iothread (a series before patch 0009)"
+fi
+ok "free-page-bitmap=on without iothread is refused: $err"
+
+saved=$DEV_QEMU_ARGS
+DEV_QEMU_ARGS+=" $IOT"
+# shellcheck disable=SC2310
+if ! dev_boot "$MEM" "$PROPS" "bb.driver=vballoon bb.modparams=allow_inject=1"; then
+	DEV_QEMU_ARGS=$saved
+	not_ok "boot with free-page-bitmap=on,iothread=bbio0"
+	done_testing
+fi
+DEV_QEMU_ARGS=$saved
+ok "boot with free-page-bitmap=on,iothread=bbio0"
+is "$(dev_offered_bb_bits)" "$BIT20" "the device offers bit 20 and no other balloonbench bit"
+dev_snap
+is "$(dev_stat "(.features / $BIT20 | floor) % 2")" 1 "vballoon acknowledged bit 20"
+is "$(dev_stat "$FP | [.cmd_ids, .bitmaps, .records, .pages_described, .bytes, .hints, .hint_pages, ([.rejected[]] | add)] | add")" 0 \
+	"free-page counters all zero after boot"
+
+# --- (b) malformed and unrequested bitmaps --------------------------------
+BITMAP="bitmap vq=free 0x100 64 0x1"
+is "$(fp_delta '.rejected.unrequested' "$BITMAP")" 1 \
+	"a bitmap with no id requested: dropped as unrequested"
+dev_qmp_ok qom-set '{"path":"/machine/peripheral/balloon0","property":"x-free-page-request","value":true}'
+dev_snap
+id=$(dev_stat "$FP.cmd_id")
+is "$(dev_stat "$FP.cmd_ids")" 1 "x-free-page-request wrote one command id ($id)"
+is "$(fp_delta '.rejected.unrequested' "$BITMAP")" 1 \
+	"a bitmap before the guest sent the id: unrequested"
+is "$(fp_delta '.rejected.unrequested' "freeid $((id + 1))")" 0 \
+	"a wrong id is taken quietly"
+is "$(fp_delta '.rejected.unrequested' "$BITMAP")" 1 \
+	"a bitmap after a wrong id: unrequested"
+check "the guest sends the id the device asked for" dev_inject "freeid $id"
+for c in "${CASES[@]}"; do
+	fp_case "$c"
+done
+dev_snap
+# Every case but the oversized request is parsed, good records or bad.
+is "$(dev_stat "$FP.bitmaps")" $((${#CASES[@]} - 1)) \
+	"every bitmap request but the oversized one was parsed"
+check "the guest sends STOP" dev_inject "freeid 0"
+is "$(fp_delta '.rejected.unrequested' "$BITMAP")" 1 "a bitmap after STOP: unrequested"
+is "$(fp_delta '.pages_described' "$BITMAP")" 0 "... and nothing described"
+check "QMP still answers" dev_qmp_ok query-balloon
+is "$(dev_balloon_to $((MEM - 128)))" $(((MEM - 128) << 20)) \
+	"the inflate queue still serves: a real inflate is exact"
+dev_stats_reset >/dev/null
+dev_snap
+is "$(dev_stat "$FP | [.cmd_ids, .bitmaps, .records, .pages_described, .bytes, .time_ns, ([.rejected[]] | add)] | add")" 0 \
+	"stage-stats-reset zeroes the free-page counters"
+dev_stop
+check "QEMU wrote no warning or error" test ! -s "$DEV_DIR/qemu.log"
+
+# --- (c) a real migration -------------------------------------------------
+# The guest touches 7/8 of its memory and frees it; the destination gets
+# what the bitmap did not leave out.
+MIG_MEM=1024
+TOUCH_MIB=$((MIG_MEM * 7 / 8 - 128))
+migrate_run() {
+	local dst_dir=$T_TMP/dst dst_pid st i mig xfer fp pages bitmaps
+	mkdir -p "$dst_dir"
+	DEV_QEMU_ARGS+=" $IOT"
+	# shellcheck disable=SC2310
+	if ! dev_boot "$MIG_MEM" "$PROPS" "bb.driver=vballoon"; then
+		DEV_QEMU_ARGS=$saved
+		for ((i = 0; i < 8; i++)); do not_ok "migrate: (source not booted)"; done
+		return
+	fi
+	ok "migrate: source booted with free-page-bitmap=on"
+	if dev_guest "bbload touch ${TOUCH_MIB}M" >/dev/null 2>&1; then
+		ok "migrate: guest touched and freed $TOUCH_MIB MiB"
+	else
+		not_ok "migrate: guest touched and freed $TOUCH_MIB MiB"
+	fi
+	# The destination: the same machine, waiting on a unix socket.
+	# shellcheck disable=SC2086
+	"$DEV_QEMU" $DEV_QEMU_ARGS -machine pc -accel tcg -m "$MIG_MEM" -smp 1 \
+		-nodefaults -no-user-config -display none \
+		-kernel "$DEV_KERNEL" -initrd "$DEV_INITRD" \
+		-append "console=ttyS0 panic=-1 bb.driver=vballoon" -no-reboot \
+		-serial "file:$dst_dir/console.log" \
+		-qmp "unix:$dst_dir/qmp.sock,server=on,wait=off" \
+		-qmp "unix:$dst_dir/events.sock,server=on,wait=off" \
+		-chardev "socket,id=qga0,path=$dst_dir/qga.sock,server=on,wait=off" \
+		-device virtio-serial-pci \
+		-device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0 \
+		-device "virtio-balloon-pci,id=balloon0$PROPS" \
+		-incoming "unix:$dst_dir/mig.sock" >"$dst_dir/qemu.log" 2>&1 &
+	dst_pid=$!
+	DEV_QEMU_ARGS=$saved
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $dst_dir/mig.sock ]] && break
+		sleep 0.1
+	done
+	dev_stats_reset >/dev/null
+	# 256 MiB/s: a round takes seconds, the guest's walk well under one.
+	dev_qmp_ok migrate-set-parameters '{"max-bandwidth":268435456}'
+	dev_qmp_ok migrate "{\"uri\":\"unix:$dst_dir/mig.sock\"}"
+	st=""
+	for ((i = 0; i < 600; i++)); do
+		mig=$(dev_qmp query-migrate) || break
+		st=$(jq -r .status <<<"$mig")
+		[[ $st == completed || $st == failed || $st == cancelled ]] && break
+		sleep 0.5
+	done
+	is "$st" completed "migrate: completed"
+	xfer=$(jq -r '.ram.transferred // 0' <<<"$mig")
+	dev_snap
+	fp=$(dev_stat "$FP")
+	bitmaps=$(jq .bitmaps <<<"$fp")
+	pages=$(jq .pages_described <<<"$fp")
+	diag "migrate: ram.transferred $((xfer >> 20)) MiB after touching $TOUCH_MIB MiB;" \
+		"free-page $(jq -c 'del(.rejected)' <<<"$fp")"
+	cmp_ok "$xfer" -lt $(((TOUCH_MIB << 20) / 2)) \
+		"migrate: ram.transferred ($((xfer >> 20)) MiB) below half of the $TOUCH_MIB MiB touched"
+	cmp_ok "$bitmaps" -ge 1 "migrate: at least one bitmap request accepted"
+	cmp_ok "$pages" -gt 0 "migrate: free pages described ($pages)"
+	is "$(dev_stat "[${R}[]] | add")" 0 "migrate: nothing rejected"
+	dev_stop
+	# The destination guest answers its agent.
+	DEV_DIR=$dst_dir DEV_PID=$dst_pid
+	if dev_guest 'echo alive' 2>/dev/null | grep -q alive; then
+		ok "migrate: the destination guest answers"
+	else
+		not_ok "migrate: the destination guest answers"
+	fi
+	dev_stop
+}
+migrate_run
+done_testing
