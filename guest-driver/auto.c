@@ -318,9 +318,14 @@ static unsigned long vb_shrink_scan(struct shrinker *s,
 {
 	struct vballoon *vb = container_of(s, struct vballoon, shrinker);
 	enum vb_refusal why = VB_SHRINK_OK;
-	unsigned long want = sc->nr_to_scan, done = 0;
+	unsigned long want = sc->nr_to_scan, done = 0, hinted;
 	u64 t0 = ktime_get_ns();
 
+	/* Returned hint blocks first: they cost the host nothing. */
+	hinted = vb_hint_release(vb, want);
+	if (hinted >= want)
+		goto out;
+	want -= hinted;
 	if (!vb_naive) {
 		why = vb_guard(vb);
 		if (why < VB_NR_REFUSALS)
@@ -342,15 +347,17 @@ static unsigned long vb_shrink_scan(struct shrinker *s,
 		why = VB_REFUSE_HOST;
 	}
 	mutex_unlock(&vb->dq.lock);
+out:
+	done += hinted;
 	/*
 	 * Freed pages count as reclaim progress, as slab pages do, so the
 	 * allocator does not declare OOM while the balloon still gives.
 	 */
 	if (done && current->reclaim_state)
 		current->reclaim_state->reclaimed_slab += done;
-out:
 	sc->nr_scanned = done;
-	vb_shrink_account(vb, why, done, ktime_get_ns() - t0);
+	/* shrink_pages: the balloon's; hint_shrunk_pages has the rest. */
+	vb_shrink_account(vb, why, done - hinted, ktime_get_ns() - t0);
 	return done ? done : SHRINK_STOP;
 }
 

@@ -410,7 +410,7 @@ static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 	bool busy = true;
 	long left;
 
-	/* Held hint blocks first: the host loses nothing when they go. */
+	/* Returned hint blocks first: the host is done with them. */
 	n = vb_hint_release(vb, want);
 	*freed += n;
 	want -= min(want, n);
@@ -547,8 +547,11 @@ static void vb_validate_free_pages(struct virtio_device *vdev)
 		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
 	if (!vb_reporting_param || !IS_ENABLED(CONFIG_PAGE_REPORTING))
 		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
-	if (!vb_hint_param)
-		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_FREE_PAGE_HINT);
+	/*
+	 * FREE_PAGE_HINT stays acknowledged whatever hint= says: a device that
+	 * follows the spec numbers the reporting queue by it.  hint=off only
+	 * never answers a request (freepage.c).
+	 */
 	if (!vb_fbitmap_param)
 		__virtio_clear_bit(vdev, VBALLOON_F_FREE_PAGE_BITMAP);
 	/*
@@ -978,6 +981,8 @@ static int vb_restore(struct virtio_device *vdev)
 	mutex_unlock(&vb->iq.lock);
 	if (err)
 		return err;
+	/* The reset zeroed poison_val. */
+	vb_write_poison(vb);
 	virtio_device_ready(vdev);
 	vb_set_stop(vb, false);
 	vb_start(vb);

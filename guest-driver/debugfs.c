@@ -86,7 +86,9 @@ static void vb_show_state(struct seq_file *m, struct vballoon *vb)
 	vb_json_bool(m, "free_bitmap", vb->fbitmap);
 	vb_json_bool(m, "page_poison",
 		     virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_PAGE_POISON));
-	vb_json_u64(m, "hint_held_pages", READ_ONCE(vb->fp_nr_pages));
+	vb_json_u64(m, "hint_held_pages", READ_ONCE(vb->fp_nr_posted) +
+		    READ_ONCE(vb->fp_nr_returned));
+	vb_json_u64(m, "hint_posted_pages", READ_ONCE(vb->fp_nr_posted));
 	vb_json_orders(m, "balloon_blocks_by_order", held);
 }
 
@@ -127,7 +129,7 @@ static void vb_show_free_page(struct seq_file *m, const struct vb_counters *k)
 	vb_json_u64(m, "bitmap_send_ns", k->bitmap_send_ns);
 	vb_json_u64(m, "bitmap_pages", k->bitmap_pages);
 	vb_json_u64(m, "bitmap_bytes", k->bitmap_bytes);
-	vb_json_u64(m, "bitmap_lists_cut", k->bitmap_lists_cut);
+	vb_json_u64(m, "bitmap_chunks", k->bitmap_chunks);
 	vb_json_u64(m, "bitmap_lock_max_ns", k->bitmap_lock_max_ns);
 }
 
@@ -278,6 +280,9 @@ static int vb_parse_option(struct vb_inject *in, const char *t)
 	const char *v = strchr(t, '=') + 1;
 	u64 n;
 
+	/* An id goes on the free page queue, nowhere else. */
+	if (in->freeid && !strncmp(t, "vq=", 3))
+		return -EINVAL;
 	if (!strcmp(t, "vq=free") && in->kind == VB_MODE_BITMAP) {
 		in->freevq = true;
 		return 0;

@@ -5,34 +5,40 @@
  *
  * Both answer a command id the host writes into free_page_hint_cmd_id, on
  * the free page queue.  config_changed (maybe in interrupt context) only
- * notes that the id may have changed and queues fp_work; the work reads
- * the id.  Everything on the queue belongs to whoever holds fp_lock.
+ * notes that the id may have changed and queues fp_work on our own
+ * workqueue (a request may run for seconds); the work reads the id.
+ * Everything on the queue belongs to whoever holds fp_lock.
  *
  * Hinting: the work sends the id, then allocates free blocks of the
  * largest order without any reclaim and posts each as one device-writable
- * buffer, until allocation fails, the host writes another id, or the ring
- * stays full for VB_FP_TIMEOUT; then it sends STOP.  The blocks stay
- * allocated (fp_pages) until the host writes DONE, the device goes away,
- * or the guest needs the memory: a shrinker and the OOM notifier free them
- * without waiting for anything but fp_list_lock, a spinlock held only to
- * move list entries.  Freeing a block the host has not returned yet is
- * safe: the host only drops the block from the current round, and a block
- * the guest reuses is written, hence dirtied and sent in a later round.
+ * buffer, until allocation fails, the host writes another id, the guest
+ * is short of memory, or the ring stays full for VB_FP_TIMEOUT; then it
+ * sends STOP and waits (VB_FP_TIMEOUT) for the host to return the blocks.
+ * A posted block (fp_posted) may still be dropped from the round by the
+ * host: were the guest to reuse it before the host acts on the hint, the
+ * host would clear the new owner's write from its dirty log and never
+ * send it.  So a posted block is freed only on DONE, once the host gave it
+ * back, or after the device reset.  A block the host returned
+ * (fp_returned) is done with: the shrinker and the OOM notifier free
+ * those, waiting for nothing but fp_list_lock, a spinlock held only to
+ * move list entries.  A block reused after its hint was acted on is
+ * written, hence dirtied and sent in a later round.
  *
- * Bitmap: the work walks every zone's buddy free lists under zone->lock,
- * one (zone, order, migratetype) list per hold and at most VB_WALK_CAP
- * entries per hold, sets a bit per free frame in records preallocated at
- * probe (the walk allocates nothing), then sends the id, every record with
- * a bit set and STOP, and waits for the host to return them.  A frame is
- * only marked while it sits on a free list; the lists that are cut short
- * or change between holds only leave free frames unmarked, which costs
- * the host a page it sends needlessly.
+ * Bitmap: the work scans every populated zone by frame number, at most
+ * VB_SCAN_CHUNK frames per hold of zone->lock, and sets a bit per frame of
+ * every buddy block it finds, in records preallocated at probe (the scan
+ * allocates nothing); then it sends the id, every record with a bit set
+ * and STOP, and waits for the host to return them.  A frame is only marked
+ * while it is in a buddy block under that zone's lock; frames freed
+ * between holds are only left unmarked, which costs the host a page it
+ * sends needlessly.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitmap.h>
 #include <linux/gfp.h>
 #include <linux/ktime.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/module.h>
@@ -42,14 +48,16 @@
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
+#include <linux/vmstat.h>
 #include <linux/virtio_config.h>
+#include <linux/workqueue.h>
 
 #include "vballoon.h"
 
 bool vb_hint_param = true;
 module_param_named(hint, vb_hint_param, bool, 0444);
 MODULE_PARM_DESC(hint,
-		 "acknowledge free page hinting (FREE_PAGE_HINT, bit 3) when offered: on (default) or off");
+		 "answer free page hint requests (FREE_PAGE_HINT, bit 3, always acknowledged when offered): on (default) or off");
 
 bool vb_fbitmap_param = true;
 module_param_named(free_bitmap, vb_fbitmap_param, bool, 0444);
@@ -73,14 +81,16 @@ MODULE_PARM_DESC(free_bitmap,
 #define VB_FP_TIMEOUT		HZ
 
 /*
- * Free list entries looked at per hold of zone->lock, with interrupts
- * off.  A list longer than this is cut short; its other free frames go
- * unmarked.  About 1024 cache misses: some tens of microseconds.
+ * Frames looked at per hold of zone->lock, with interrupts off: 64 MiB of
+ * guest memory, 1 MiB of struct pages read in order (a free block is
+ * skipped whole).  A multiple of MAX_ORDER_NR_PAGES, so that no buddy
+ * block crosses two holds.  The longest hold is bitmap_lock_max_ns.
  */
-#define VB_WALK_CAP		1024
+#define VB_SCAN_CHUNK		16384UL
 
 /* Bits of vballoon.fp_flags. */
 #define VB_FP_CHANGED	0	/* config changed: read the id again */
+#define VB_FP_PRESSURE	1	/* the guest is short: end a hint run */
 
 /* Bytes of one bitmap record that covers nr_pages frames. */
 static size_t vb_rec_bytes(unsigned long nr_pages)
@@ -92,6 +102,22 @@ static size_t vb_rec_bytes(unsigned long nr_pages)
 static unsigned long *vb_rec_words(void *rec)
 {
 	return (unsigned long *)((struct vballoon_bitmap_hdr *)rec + 1);
+}
+
+/* With hinting every buffer of ours but the two ids is a block. */
+static bool vb_fp_is_block(struct vballoon *vb, void *tok)
+{
+	return vb->hint && tok != &vb->fp_id_buf && tok != &vb->fp_stop_buf;
+}
+
+/* The host gave a hinted block back: from now on it may be freed. */
+static void vb_hint_returned(struct vballoon *vb, struct page *page)
+{
+	spin_lock(&vb->fp_list_lock);
+	list_move(&page->lru, &vb->fp_returned);
+	vb->fp_nr_posted -= VB_HINT_PAGES;
+	vb->fp_nr_returned += VB_HINT_PAGES;
+	spin_unlock(&vb->fp_list_lock);
 }
 
 /* Collect what the host returned on the free page queue.  fp_lock held. */
@@ -111,6 +137,8 @@ static void vb_fp_reap(struct vballoon *vb)
 		}
 		if (!WARN_ON_ONCE(!vb->fp_inflight))
 			vb->fp_inflight--;
+		if (vb_fp_is_block(vb, tok))
+			vb_hint_returned(vb, tok);
 	}
 }
 
@@ -201,7 +229,19 @@ static int vb_fp_send_id(struct vballoon *vb, __le32 *buf, u32 id)
 	return vb_fp_post(vb, buf, VBALLOON_FREE_PAGE_ID_BYTES);
 }
 
-/* Free at most want pages of held hint blocks; returns pages freed. */
+/* Free the pages of every block on list (taken off the shared lists). */
+static void vb_hint_put_list(struct list_head *list)
+{
+	struct page *page;
+
+	while (!list_empty(list)) {
+		page = list_first_entry(list, struct page, lru);
+		list_del(&page->lru);
+		__free_pages(page, VB_HINT_ORDER);
+	}
+}
+
+/* Free at most want pages of returned hint blocks; returns pages freed. */
 static unsigned long vb_hint_free(struct vballoon *vb, unsigned long want)
 {
 	unsigned long done = 0;
@@ -209,18 +249,34 @@ static unsigned long vb_hint_free(struct vballoon *vb, unsigned long want)
 	LIST_HEAD(out);
 
 	spin_lock(&vb->fp_list_lock);
-	while (done < want && !list_empty(&vb->fp_pages)) {
-		page = list_first_entry(&vb->fp_pages, struct page, lru);
+	while (done < want && !list_empty(&vb->fp_returned)) {
+		page = list_first_entry(&vb->fp_returned, struct page, lru);
 		list_move(&page->lru, &out);
-		vb->fp_nr_pages -= VB_HINT_PAGES;
+		vb->fp_nr_returned -= VB_HINT_PAGES;
 		done += VB_HINT_PAGES;
 	}
 	spin_unlock(&vb->fp_list_lock);
-	while (!list_empty(&out)) {
-		page = list_first_entry(&out, struct page, lru);
-		list_del(&page->lru);
-		__free_pages(page, VB_HINT_ORDER);
-	}
+	vb_hint_put_list(&out);
+	return done;
+}
+
+/*
+ * After the device reset only: every held block, posted or not, since
+ * the host acts on nothing any more.  Returns pages freed.
+ */
+static unsigned long vb_hint_free_all(struct vballoon *vb)
+{
+	unsigned long done;
+	LIST_HEAD(out);
+
+	spin_lock(&vb->fp_list_lock);
+	list_splice_init(&vb->fp_posted, &out);
+	list_splice_init(&vb->fp_returned, &out);
+	done = vb->fp_nr_posted + vb->fp_nr_returned;
+	vb->fp_nr_posted = 0;
+	vb->fp_nr_returned = 0;
+	spin_unlock(&vb->fp_list_lock);
+	vb_hint_put_list(&out);
 	return done;
 }
 
@@ -237,16 +293,46 @@ static void vb_hint_count_freed(struct vballoon *vb, unsigned long pages,
 	spin_unlock(&vb->stats_lock);
 }
 
-/* The guest needs memory (OOM notifier): give up to want pages back. */
+/*
+ * The guest is short (a shrinker, the OOM notifier): end a running hint
+ * request, and collect what the host returned if the queue is free now
+ * (never wait for it: the work may itself wait for the host).
+ */
+static void vb_hint_pressure(struct vballoon *vb)
+{
+	set_bit(VB_FP_PRESSURE, &vb->fp_flags);
+	if (!mutex_trylock(&vb->fp_lock))
+		return;
+	if (vb->fvq)
+		vb_fp_reap(vb);
+	mutex_unlock(&vb->fp_lock);
+}
+
+/*
+ * The guest needs memory (OOM notifier, AUTO_BALLOON shrinker): free up
+ * to want pages of blocks the host returned.
+ */
 unsigned long vb_hint_release(struct vballoon *vb, unsigned long want)
 {
 	unsigned long done;
 
 	if (!vb->hint)
 		return 0;
+	vb_hint_pressure(vb);
 	done = vb_hint_free(vb, want);
 	vb_hint_count_freed(vb, done, true);
 	return done;
+}
+
+/*
+ * Memory the guest may want soon: the zone a block came from is below its
+ * high watermark without that block.
+ */
+static bool vb_hint_zone_low(struct page *page)
+{
+	struct zone *zone = page_zone(page);
+
+	return zone_page_state(zone, NR_FREE_PAGES) < high_wmark_pages(zone);
 }
 
 /* Allocate one block and post it as a hint; false: no more. */
@@ -261,48 +347,66 @@ static bool vb_hint_one(struct vballoon *vb)
 	page = alloc_pages(VB_HINT_GFP, VB_HINT_ORDER);
 	if (!page)
 		return false;
+	if (vb_hint_zone_low(page))
+		goto out_free;
 	sg_init_table(&sg, 1);
 	sg_set_page(&sg, page, VB_HINT_PAGES << PAGE_SHIFT, 0);
 	if (virtqueue_add_inbuf(vb->fvq, &sg, 1, page,
-				GFP_NOWAIT | __GFP_NOWARN)) {
-		__free_pages(page, VB_HINT_ORDER);
-		return false;
-	}
+				GFP_NOWAIT | __GFP_NOWARN))
+		goto out_free;
 	vb->fp_inflight++;
+	/* Before the kick: only vb_fp_reap() moves it, under fp_lock. */
 	spin_lock(&vb->fp_list_lock);
-	list_add(&page->lru, &vb->fp_pages);
-	vb->fp_nr_pages += VB_HINT_PAGES;
+	list_add(&page->lru, &vb->fp_posted);
+	vb->fp_nr_posted += VB_HINT_PAGES;
 	spin_unlock(&vb->fp_list_lock);
 	virtqueue_kick(vb->fvq);
 	return true;
+
+out_free:
+	__free_pages(page, VB_HINT_ORDER);
+	return false;
+}
+
+/* A hint run ends: the request ended, or the guest is short. */
+static bool vb_hint_stop(struct vballoon *vb, u32 id)
+{
+	return test_bit(VB_FP_PRESSURE, &vb->fp_flags) || vb_fp_ended(vb, id);
 }
 
 /* Answer id with hints: id, blocks until something ends it, STOP. */
 static void vb_hint_run(struct vballoon *vb, u32 id)
 {
-	u64 t0 = ktime_get_ns();
+	u64 t0 = ktime_get_ns(), ns;
 	unsigned long blocks = 0;
 
+	clear_bit(VB_FP_PRESSURE, &vb->fp_flags);
 	if (vb_fp_send_id(vb, &vb->fp_id_buf, id))
 		return;
-	while (!vb_fp_ended(vb, id) && vb_hint_one(vb))
+	while (!vb_hint_stop(vb, id) && vb_hint_one(vb)) {
 		blocks++;
+		/* init_on_alloc zeroes each 4 MiB block. */
+		cond_resched();
+	}
 	if (READ_ONCE(vb->abort))
 		return;
 	vb_fp_send_id(vb, &vb->fp_stop_buf, VBALLOON_FREE_PAGE_CMD_STOP);
+	ns = ktime_get_ns() - t0;
+	/* Returned blocks are the ones pressure may take back. */
+	vb_fp_idle(vb, VB_FP_TIMEOUT);
 
 	spin_lock(&vb->stats_lock);
 	vb->ctr.hint_requests++;
 	vb->ctr.hint_blocks += blocks;
 	vb->ctr.hint_pages += blocks * VB_HINT_PAGES;
-	vb->ctr.hint_ns = ktime_get_ns() - t0;
+	vb->ctr.hint_ns = ns;
 	spin_unlock(&vb->stats_lock);
 }
 
-/* What one walk of the free lists found. */
+/* What one scan of the zones found. */
 struct vb_walk {
 	unsigned long pages;	/* frames marked */
-	unsigned long cut;	/* lists cut short at VB_WALK_CAP */
+	unsigned long chunks;	/* holds of a zone lock */
 	u64 lock_max_ns;	/* longest hold of a zone lock, ns */
 };
 
@@ -319,58 +423,103 @@ static void vb_walk_mark(struct vballoon *vb, unsigned long pfn,
 	w->pages += n;
 }
 
-/* One free list, under its zone's lock, at most VB_WALK_CAP entries. */
-static void vb_walk_list(struct vballoon *vb, struct zone *zone,
-			 unsigned int order, unsigned int mt, struct vb_walk *w)
+/*
+ * Mark the buddy blocks of zone in [pfn, end), under its lock.  A page is
+ * online or not a subsection at a time; a block's struct pages are
+ * contiguous.  A frame of another zone is not ours to look at.
+ */
+static void vb_scan_range(struct vballoon *vb, struct zone *zone,
+			  unsigned long pfn, unsigned long end,
+			  struct vb_walk *w)
 {
-	struct list_head *head = &zone->free_area[order].free_list[mt];
-	unsigned int seen = 0;
-	unsigned long flags;
+	unsigned long next, order;
 	struct page *page;
-	u64 t0, ns;
 
-	/* Unlocked peek: a list that fills meanwhile is only missed. */
-	if (list_empty(head))
-		return;
-	spin_lock_irqsave(&zone->lock, flags);
-	t0 = ktime_get_ns();
-	list_for_each_entry(page, head, buddy_list) {
-		if (++seen > VB_WALK_CAP) {
-			w->cut++;
-			break;
-		}
-		/* Under zone->lock a buddy's order is its page_private. */
-		if (!PageBuddy(page) || page_private(page) != order)
+	lockdep_assert_held(&zone->lock);
+	while (pfn < end) {
+		next = min(ALIGN(pfn + 1, PAGES_PER_SUBSECTION), end);
+		page = pfn_to_online_page(pfn);
+		if (!page) {
+			pfn = next;
 			continue;
-		vb_walk_mark(vb, page_to_pfn(page), 1UL << order, w);
+		}
+		while (pfn < next) {
+			if (!PageBuddy(page) || page_zone(page) != zone) {
+				pfn++;
+				page++;
+				continue;
+			}
+			/* Under zone->lock a buddy's order: page_private. */
+			order = page_private(page);
+			if (WARN_ON_ONCE(order >= MAX_ORDER ||
+					 !IS_ALIGNED(pfn, 1UL << order)))
+				return;
+			vb_walk_mark(vb, pfn, 1UL << order, w);
+			pfn += 1UL << order;
+			page += 1UL << order;
+		}
 	}
-	ns = ktime_get_ns() - t0;
-	spin_unlock_irqrestore(&zone->lock, flags);
-	w->lock_max_ns = max(w->lock_max_ns, ns);
 }
 
-/* Walk every populated zone's free lists; false: the request ended. */
+/*
+ * One zone, VB_SCAN_CHUNK frames per hold of its lock; from a pfn aligned
+ * to MAX_ORDER_NR_PAGES, so that every hold begins at a block boundary.
+ * false: the request ended.
+ */
+static bool vb_scan_zone(struct vballoon *vb, struct zone *zone, u32 id,
+			 struct vb_walk *w)
+{
+	unsigned long pfn, end, flags;
+	u64 t0, ns;
+
+	pfn = ALIGN_DOWN(zone->zone_start_pfn, MAX_ORDER_NR_PAGES);
+	while (pfn < zone_end_pfn(zone)) {
+		end = min(pfn + VB_SCAN_CHUNK, zone_end_pfn(zone));
+		spin_lock_irqsave(&zone->lock, flags);
+		t0 = ktime_get_ns();
+		vb_scan_range(vb, zone, pfn, end, w);
+		ns = ktime_get_ns() - t0;
+		spin_unlock_irqrestore(&zone->lock, flags);
+		w->lock_max_ns = max(w->lock_max_ns, ns);
+		w->chunks++;
+		pfn = end;
+		cond_resched();
+		if (vb_fp_ended(vb, id))
+			return false;
+	}
+	return true;
+}
+
+/* Scan every populated zone; false: the request ended. */
 static bool vb_walk_all(struct vballoon *vb, u32 id, struct vb_walk *w)
 {
-	unsigned int order, mt;
 	struct zone *zone;
 	int nid, z;
 
 	for_each_online_node(nid) {
 		for (z = 0; z < MAX_NR_ZONES; z++) {
 			zone = &NODE_DATA(nid)->node_zones[z];
-			if (!populated_zone(zone))
-				continue;
-			for (order = 0; order < MAX_ORDER; order++) {
-				for (mt = 0; mt < MIGRATE_TYPES; mt++)
-					vb_walk_list(vb, zone, order, mt, w);
-				cond_resched();
-				if (vb_fp_ended(vb, id))
-					return false;
-			}
+			if (populated_zone(zone) &&
+			    !vb_scan_zone(vb, zone, id, w))
+				return false;
 		}
 	}
 	return true;
+}
+
+/*
+ * The records are built as bitmaps of longs and sent as __le64 words:
+ * converted in place, a no-op on x86 (little-endian, 64-bit longs, the
+ * only architecture built today; BITS_PER_LONG is checked at probe).
+ */
+static void vb_rec_to_le(void *rec, unsigned long nr_words)
+{
+	unsigned long *w = vb_rec_words(rec);
+	__le64 *le = (__le64 *)w;
+	unsigned long i;
+
+	for (i = 0; i < nr_words; i++)
+		le[i] = cpu_to_le64(w[i]);
 }
 
 /* Fill the header of record i; returns its length, 0 if it marks nothing. */
@@ -384,6 +533,7 @@ static size_t vb_rec_finish(struct vballoon *vb, unsigned long i)
 		return 0;
 	/* Trimmed after the last set bit; the rest of its word is zero. */
 	nr = last + 1;
+	vb_rec_to_le(hdr, DIV_ROUND_UP(nr, 64));
 	hdr->base_pfn = cpu_to_le64((u64)i * VBALLOON_BITMAP_MAX_PAGES);
 	hdr->nr_pages = cpu_to_le32(nr);
 	hdr->reserved = 0;
@@ -404,7 +554,7 @@ static void vb_bitmap_account(struct vballoon *vb, bool done, u64 build_ns,
 	k->bitmap_send_ns = send_ns;
 	k->bitmap_pages = w->pages;
 	k->bitmap_bytes = bytes;
-	k->bitmap_lists_cut += w->cut;
+	k->bitmap_chunks = w->chunks;
 	k->bitmap_lock_max_ns = max(k->bitmap_lock_max_ns, w->lock_max_ns);
 	spin_unlock(&vb->stats_lock);
 }
@@ -414,7 +564,7 @@ static int vb_bitmap_send(struct vballoon *vb, u32 id, unsigned long *bytes)
 {
 	unsigned long i, sent = 0;
 	size_t len;
-	int err;
+	int err, end;
 
 	err = vb_fp_send_id(vb, &vb->fp_id_buf, id);
 	for (i = 0; !err && i < vb->fp_nr_rec; i++) {
@@ -432,13 +582,16 @@ static int vb_bitmap_send(struct vballoon *vb, u32 id, unsigned long *bytes)
 		*bytes += len;
 		sent++;
 	}
-	/* STOP ends the sequence, also one cut short. */
-	if (err != -ESHUTDOWN && err != -EIO)
-		err = vb_fp_send_id(vb, &vb->fp_stop_buf,
-				    VBALLOON_FREE_PAGE_CMD_STOP) ?: err;
-	if (!err)
-		err = vb_fp_idle(vb, VB_FP_TIMEOUT * (sent + 2));
-	return err;
+	if (err == -ESHUTDOWN || err == -EIO)
+		return err;
+	/*
+	 * STOP ends the sequence, also one cut short; and the next id, which
+	 * cut it short, waits for these buffers: wait for them here too.
+	 */
+	end = vb_fp_send_id(vb, &vb->fp_stop_buf, VBALLOON_FREE_PAGE_CMD_STOP);
+	if (!end)
+		end = vb_fp_idle(vb, VB_FP_TIMEOUT * (sent + 2));
+	return err ?: end;
 }
 
 /* Answer id with a bitmap of the free frames. */
@@ -461,6 +614,17 @@ static void vb_bitmap_run(struct vballoon *vb, u32 id)
 	vb_bitmap_account(vb, done, t1 - t0, done ? t2 - t1 : 0, bytes, &w);
 }
 
+/*
+ * DONE: the host is done with every block.  Those it still has come back
+ * first (a block must not be freed while its token is in the ring); one
+ * it keeps past VB_FP_TIMEOUT stays posted until it does, or the reset.
+ */
+static void vb_hint_done(struct vballoon *vb)
+{
+	vb_fp_idle(vb, VB_FP_TIMEOUT);
+	vb_hint_count_freed(vb, vb_hint_free(vb, ULONG_MAX), false);
+}
+
 /* Answers the host's command ids; one at a time, under fp_lock. */
 static void vb_fp_work(struct work_struct *work)
 {
@@ -472,7 +636,7 @@ static void vb_fp_work(struct work_struct *work)
 		goto out;
 	id = vb_fp_cmd(vb);
 	if (id == VBALLOON_FREE_PAGE_CMD_DONE) {
-		vb_hint_count_freed(vb, vb_hint_free(vb, ULONG_MAX), false);
+		vb_hint_done(vb);
 		goto out;
 	}
 	if (id < VBALLOON_FREE_PAGE_CMD_MIN || id == vb->fp_active)
@@ -503,7 +667,7 @@ void vb_fp_config_changed(struct vballoon *vb)
 	set_bit(VB_FP_CHANGED, &vb->fp_flags);
 	spin_lock_irqsave(&vb->stop_lock, flags);
 	if (!vb->stop)
-		queue_work(system_freezable_wq, &vb->fp_work);
+		queue_work(vb->fp_wq, &vb->fp_work);
 	spin_unlock_irqrestore(&vb->stop_lock, flags);
 }
 
@@ -518,8 +682,11 @@ static unsigned long vb_hint_shrink_count(struct shrinker *s,
 					  struct shrink_control *sc)
 {
 	struct vballoon *vb = container_of(s, struct vballoon, fp_shrinker);
-	unsigned long n = READ_ONCE(vb->fp_nr_pages);
+	unsigned long n = READ_ONCE(vb->fp_nr_returned);
 
+	/* Posted blocks cannot go yet; a running request ends soon. */
+	if (READ_ONCE(vb->fp_nr_posted))
+		set_bit(VB_FP_PRESSURE, &vb->fp_flags);
 	return n ? n : SHRINK_EMPTY;
 }
 
@@ -530,8 +697,7 @@ static unsigned long vb_hint_shrink_scan(struct shrinker *s,
 	struct vballoon *vb = container_of(s, struct vballoon, fp_shrinker);
 	unsigned long done;
 
-	done = vb_hint_free(vb, sc->nr_to_scan);
-	vb_hint_count_freed(vb, done, true);
+	done = vb_hint_release(vb, sc->nr_to_scan);
 	if (done && current->reclaim_state)
 		current->reclaim_state->reclaimed_slab += done;
 	sc->nr_scanned = done;
@@ -549,6 +715,17 @@ static unsigned long vb_end_pfn(void)
 	return end;
 }
 
+static void vb_fbitmap_free(struct vballoon *vb)
+{
+	unsigned long i;
+
+	for (i = 0; vb->fp_rec && i < vb->fp_nr_rec; i++)
+		kfree(vb->fp_rec[i]);
+	kfree(vb->fp_rec);
+	vb->fp_rec = NULL;
+	vb->fp_nr_rec = 0;
+}
+
 static int vb_fbitmap_alloc(struct vballoon *vb)
 {
 	unsigned long i, n;
@@ -557,6 +734,9 @@ static int vb_fbitmap_alloc(struct vballoon *vb)
 	BUILD_BUG_ON(sizeof(struct vballoon_bitmap_hdr) +
 		     VBALLOON_BITMAP_MAX_PAGES / 8 >
 		     VBALLOON_BITMAP_MAX_REQ_BYTES);
+	/* vb_rec_to_le() converts longs to __le64 words in place. */
+	BUILD_BUG_ON(BITS_PER_LONG != 64);
+	BUILD_BUG_ON(VB_SCAN_CHUNK % MAX_ORDER_NR_PAGES);
 	vb->fp_rec = kcalloc(n, sizeof(*vb->fp_rec), GFP_KERNEL);
 	if (!vb->fp_rec)
 		return -ENOMEM;
@@ -570,37 +750,33 @@ static int vb_fbitmap_alloc(struct vballoon *vb)
 	return 0;
 }
 
-/*
- * At probe, after the queues exist: what was negotiated, the bitmap's
- * records, the shrinker.  A failure here turns the feature off rather
- * than failing the probe: the host then gets no answer, as from a guest
- * without the driver.
- */
-int vb_fp_init(struct vballoon *vb)
+static void vb_fp_init_bitmap(struct vballoon *vb)
+{
+	if (!virtio_has_feature(vb->vdev, VBALLOON_F_FREE_PAGE_BITMAP))
+		return;
+	vb->fbitmap = true;
+	if (!vb_fbitmap_alloc(vb))
+		return;
+	dev_warn(&vb->vdev->dev,
+		 "free page bitmap off: no memory for its records\n");
+	vb_fbitmap_free(vb);
+	vb->fbitmap = false;
+}
+
+static void vb_fp_init_hint(struct vballoon *vb)
 {
 	int err;
 
-	INIT_WORK(&vb->fp_work, vb_fp_work);
-	mutex_init(&vb->fp_lock);
-	spin_lock_init(&vb->fp_list_lock);
-	INIT_LIST_HEAD(&vb->fp_pages);
-	vb->fbitmap = vb->fvq &&
-		      virtio_has_feature(vb->vdev, VBALLOON_F_FREE_PAGE_BITMAP);
-	if (vb->fbitmap) {
-		err = vb_fbitmap_alloc(vb);
-		if (err) {
-			dev_warn(&vb->vdev->dev,
-				 "free page bitmap off: no memory for its records\n");
-			vb_fp_exit(vb);
-			vb->fbitmap = false;
-		}
-	}
-	/* With both negotiated the bitmap answers (vballoon_proto.h). */
-	vb->hint = vb->fvq && !vb->fbitmap &&
+	/*
+	 * hint=off: bit 3 stays acknowledged (the queues keep the spec's
+	 * numbering) and no id is ever answered.  With both bits negotiated
+	 * the bitmap answers (vballoon_proto.h).
+	 */
+	vb->hint = vb_hint_param && !vb->fbitmap &&
 		   virtio_has_feature(vb->vdev,
 				      VIRTIO_BALLOON_F_FREE_PAGE_HINT);
 	if (!vb->hint)
-		return 0;
+		return;
 	vb->fp_shrinker.count_objects = vb_hint_shrink_count;
 	vb->fp_shrinker.scan_objects = vb_hint_shrink_scan;
 	vb->fp_shrinker.seeks = DEFAULT_SEEKS;
@@ -611,9 +787,36 @@ int vb_fp_init(struct vballoon *vb)
 		dev_warn(&vb->vdev->dev,
 			 "free page hinting off: no shrinker (%d)\n", err);
 		vb->hint = false;
-		return 0;
+		return;
 	}
 	vb->fp_shrinker_registered = true;
+}
+
+/*
+ * At probe, after the queues exist: what was negotiated, the workqueue,
+ * the bitmap's records, the shrinker.  A failure here turns the feature
+ * off rather than failing the probe: the host then gets no answer, as
+ * from a guest without the driver.
+ */
+int vb_fp_init(struct vballoon *vb)
+{
+	INIT_WORK(&vb->fp_work, vb_fp_work);
+	mutex_init(&vb->fp_lock);
+	spin_lock_init(&vb->fp_list_lock);
+	INIT_LIST_HEAD(&vb->fp_posted);
+	INIT_LIST_HEAD(&vb->fp_returned);
+	if (!vb->fvq)
+		return 0;
+	/* A request may run for seconds: not on a system workqueue. */
+	vb->fp_wq = alloc_workqueue("vballoon-fp", WQ_FREEZABLE | WQ_UNBOUND,
+				    0);
+	if (!vb->fp_wq) {
+		dev_warn(&vb->vdev->dev,
+			 "free page hinting and bitmap off: no workqueue\n");
+		return 0;
+	}
+	vb_fp_init_bitmap(vb);
+	vb_fp_init_hint(vb);
 	return 0;
 }
 
@@ -643,7 +846,7 @@ void vb_fp_detach(struct vballoon *vb)
 		vb->fvq = NULL;
 	}
 	mutex_unlock(&vb->fp_lock);
-	vb_hint_count_freed(vb, vb_hint_free(vb, ULONG_MAX), false);
+	vb_hint_count_freed(vb, vb_hint_free_all(vb), false);
 }
 
 /* Removal, before the work is cancelled: no more shrinker calls. */
@@ -655,15 +858,13 @@ void vb_fp_stop(struct vballoon *vb)
 	vb->fp_shrinker_registered = false;
 }
 
+/* Removal or a failed probe, after the work is cancelled. */
 void vb_fp_exit(struct vballoon *vb)
 {
-	unsigned long i;
-
-	for (i = 0; vb->fp_rec && i < vb->fp_nr_rec; i++)
-		kfree(vb->fp_rec[i]);
-	kfree(vb->fp_rec);
-	vb->fp_rec = NULL;
-	vb->fp_nr_rec = 0;
+	vb_fbitmap_free(vb);
+	if (vb->fp_wq)
+		destroy_workqueue(vb->fp_wq);
+	vb->fp_wq = NULL;
 }
 
 static bool vb_fp_inject_cond(struct vballoon *vb, void *buf)

@@ -20,7 +20,8 @@
  *   fp_lock   the free page queue (freepage.c): the free page work,
  *             inject, teardown (inside iq.lock and dq.lock); never
  *             taken by reclaim or the OOM notifier
- *   fp_list_lock  held hint blocks (spinlock; the shrinker, OOM notifier)
+ *   fp_list_lock  held hint blocks (spinlock; the shrinker, OOM notifier,
+ *             the free page queue's reaper)
  * Nothing allocates memory that may reclaim while holding dq.lock or lock,
  * the two the OOM notifier takes, and every wait for the host is bounded.
  */
@@ -216,7 +217,7 @@ struct vb_counters {
 	u64 bitmap_send_ns;	/* last send, id to every buffer back, ns */
 	u64 bitmap_pages;	/* frames marked free in the last bitmap */
 	u64 bitmap_bytes;	/* bytes of records in the last bitmap */
-	u64 bitmap_lists_cut;	/* free lists cut short at VB_WALK_CAP */
+	u64 bitmap_chunks;	/* zone-lock holds of the last scan */
 	u64 bitmap_lock_max_ns;	/* longest hold of a zone lock, ns */
 };
 
@@ -342,9 +343,12 @@ struct vballoon {
 	unsigned int fp_inflight;	/* our buffers the host still has */
 	void *fp_inject_tok;		/* injected buffer not back yet */
 	bool fp_inject_owned;		/* vb frees it when it comes back */
-	spinlock_t fp_list_lock;	/* protects fp_pages, fp_nr_pages */
-	struct list_head fp_pages;	/* held hint blocks, via page->lru */
-	unsigned long fp_nr_pages;	/* pages held in them (4 KiB) */
+	struct workqueue_struct *fp_wq;	/* runs fp_work (long, freezable) */
+	spinlock_t fp_list_lock;	/* protects the two lists, counts */
+	struct list_head fp_posted;	/* hint blocks the host may hold */
+	struct list_head fp_returned;	/* hint blocks back from the host */
+	unsigned long fp_nr_posted;	/* pages in fp_posted (4 KiB) */
+	unsigned long fp_nr_returned;	/* pages in fp_returned (4 KiB) */
 	struct shrinker fp_shrinker;	/* gives held blocks back */
 	bool fp_shrinker_registered;	/* fp_shrinker is registered */
 	void **fp_rec;			/* bitmap records, one per GiB */

@@ -162,7 +162,7 @@ const struct cfg_option cfg_options[] = {
 	{ "migrate_timeout", CFG_DURATION, OFF(migrate_timeout_ms), "600s",
 	  "ms", 1000, 86400000, NULL, 0, "one migration, until it completes",
 	  "migrate" },
-	{ "guard", CFG_RSIZE, OFF(guard), "1/16", "bytes", 4096, 1024 * GiB,
+	{ "guard", CFG_RSIZE, OFF(guard), "1/64", "bytes", 4096, 1024 * GiB,
 	  NULL, 0, "a pattern written before and checked after the migration",
 	  "migrate" },
 	{ "writer", CFG_RSIZE, OFF(writer), "1/16", "bytes", 4 * MiB,

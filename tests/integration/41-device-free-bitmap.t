@@ -11,7 +11,9 @@
 # The malformed cases need the device to wait for an id that only the test
 # answers: x-free-page-request writes a new id without a configuration
 # interrupt, so vballoon does not see it, and the test sends "freeid N"
-# and its own bitmaps through the inject file (allow_inject=1).
+# and its own bitmaps through the inject file (allow_inject=1).  The
+# device checks and counts the bitmaps of such a test request (test_pages)
+# but hands nothing to the migration code (pages_described stays 0).
 . "$(dirname "$0")/lib/device.bash"
 dev_require
 dev_require_patched
@@ -23,7 +25,7 @@ R="$FP.rejected"
 BIT20=$((1 << 20))
 
 # Each case: inject line (on the free page queue), then the counters that
-# rise, "reason=n,..." ("-" for none), then the pages described.
+# rise, "reason=n,..." ("-" for none), then the pages accepted (test_pages).
 CASES=(
 	"bitmap vq=free reserved=1 0x100 64 0x1|reserved-nonzero=1|0"
 	"bitmap vq=free 0x100 0|zero-length=1|0"
@@ -41,15 +43,15 @@ CASES=(
 	"bitmap vq=free repeat=3 0x40000 64 0x5|not-ram=6|0"
 )
 
-plan $((5 + 14 + ${#CASES[@]} + 8))
+plan $((5 + 15 + ${#CASES[@]} + 9))
 
 # A QEMU with an iothread for the balloon, and the device offering bit 20.
 IOT="-object iothread,id=bbio0"
 PROPS=",free-page-bitmap=on,iothread=bbio0"
 
 # fp_case "LINE|reasons|pages": one test: the guest sent the line, each
-# named counter of "free-page" rejected rose by n and no other, and
-# pages_described rose by pages.
+# named counter of "free-page" rejected rose by n and no other, test_pages
+# rose by pages, and pages_described (hinted to a migration) did not.
 fp_case() {
 	local line=${1%%|*} rest=${1#*|} want pages before after spec d sum=0 bad=""
 	want=${rest%%|*}
@@ -71,12 +73,14 @@ fp_case() {
 	fi
 	d=$(($(jq "[${R}[]] | add" <<<"$after") - $(jq "[${R}[]] | add" <<<"$before")))
 	[[ $d == "$sum" ]] || bad+=" total+$d"
+	d=$(($(jq "$FP.test_pages" <<<"$after") - $(jq "$FP.test_pages" <<<"$before")))
+	[[ $d == "$pages" ]] || bad+=" test_pages+$d"
 	d=$(($(jq "$FP.pages_described" <<<"$after") - $(jq "$FP.pages_described" <<<"$before")))
-	[[ $d == "$pages" ]] || bad+=" pages_described+$d"
+	[[ $d == 0 ]] || bad+=" pages_described+$d"
 	if [[ -z $bad ]]; then
-		ok "$line: $want, $pages pages described"
+		ok "$line: $want, $pages pages checked, none described"
 	else
-		not_ok "$line: $want, $pages pages described"
+		not_ok "$line: $want, $pages pages checked, none described"
 		diag "counters moved:$bad"
 	fi
 }
@@ -112,14 +116,15 @@ ok "boot with free-page-bitmap=on,iothread=bbio0"
 is "$(dev_offered_bb_bits)" "$BIT20" "the device offers bit 20 and no other balloonbench bit"
 dev_snap
 is "$(dev_stat "(.features / $BIT20 | floor) % 2")" 1 "vballoon acknowledged bit 20"
-is "$(dev_stat "$FP | [.cmd_ids, .bitmaps, .records, .pages_described, .bytes, .hints, .hint_pages, ([.rejected[]] | add)] | add")" 0 \
+is "$(dev_stat "$FP | [.cmd_ids, .bitmaps, .records, .pages_described, .test_pages, .bytes, .hints, .hint_pages, ([.rejected[]] | add)] | add")" 0 \
 	"free-page counters all zero after boot"
 
 # --- (b) malformed and unrequested bitmaps --------------------------------
 BITMAP="bitmap vq=free 0x100 64 0x1"
+FPREQ='{"path":"/machine/peripheral/balloon0","property":"x-free-page-request","value":true}'
 is "$(fp_delta '.rejected.unrequested' "$BITMAP")" 1 \
 	"a bitmap with no id requested: dropped as unrequested"
-dev_qmp_ok qom-set '{"path":"/machine/peripheral/balloon0","property":"x-free-page-request","value":true}'
+dev_qmp_ok qom-set "$FPREQ"
 dev_snap
 id=$(dev_stat "$FP.cmd_id")
 is "$(dev_stat "$FP.cmd_ids")" 1 "x-free-page-request wrote one command id ($id)"
@@ -139,7 +144,10 @@ is "$(dev_stat "$FP.bitmaps")" $((${#CASES[@]} - 1)) \
 	"every bitmap request but the oversized one was parsed"
 check "the guest sends STOP" dev_inject "freeid 0"
 is "$(fp_delta '.rejected.unrequested' "$BITMAP")" 1 "a bitmap after STOP: unrequested"
-is "$(fp_delta '.pages_described' "$BITMAP")" 0 "... and nothing described"
+is "$(fp_delta '.test_pages' "$BITMAP")" 0 "... and nothing checked"
+dev_snap
+is "$(dev_stat "$FP | [.pages_described, .hint_pages, .rejected.stopped] | add")" 0 \
+	"the test request handed nothing to the migration code, nothing stopped"
 check "QMP still answers" dev_qmp_ok query-balloon
 is "$(dev_balloon_to $((MEM - 128)))" $(((MEM - 128) << 20)) \
 	"the inflate queue still serves: a real inflate is exact"
@@ -162,7 +170,7 @@ migrate_run() {
 	# shellcheck disable=SC2310
 	if ! dev_boot "$MIG_MEM" "$PROPS" "bb.driver=vballoon"; then
 		DEV_QEMU_ARGS=$saved
-		for ((i = 0; i < 8; i++)); do not_ok "migrate: (source not booted)"; done
+		for ((i = 0; i < 9; i++)); do not_ok "migrate: (source not booted)"; done
 		return
 	fi
 	ok "migrate: source booted with free-page-bitmap=on"
@@ -195,6 +203,12 @@ migrate_run() {
 	# 256 MiB/s: a round takes seconds, the guest's walk well under one.
 	dev_qmp_ok migrate-set-parameters '{"max-bandwidth":268435456}'
 	dev_qmp_ok migrate "{\"uri\":\"unix:$dst_dir/mig.sock\"}"
+	# Migrating: a test request would mix with the migration's own.
+	if dev_qmp qom-set "$FPREQ" >/dev/null 2>&1; then
+		not_ok "migrate: x-free-page-request is refused while migrating"
+	else
+		ok "migrate: x-free-page-request is refused while migrating"
+	fi
 	st=""
 	for ((i = 0; i < 600; i++)); do
 		mig=$(dev_qmp query-migrate) || break
