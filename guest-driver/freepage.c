@@ -324,17 +324,6 @@ unsigned long vb_hint_release(struct vballoon *vb, unsigned long want)
 	return done;
 }
 
-/*
- * Memory the guest may want soon: the zone a block came from is below its
- * high watermark without that block.
- */
-static bool vb_hint_zone_low(struct page *page)
-{
-	struct zone *zone = page_zone(page);
-
-	return zone_page_state(zone, NR_FREE_PAGES) < high_wmark_pages(zone);
-}
-
 /* Allocate one block and post it as a hint; false: no more. */
 static bool vb_hint_one(struct vballoon *vb)
 {
@@ -347,8 +336,6 @@ static bool vb_hint_one(struct vballoon *vb)
 	page = alloc_pages(VB_HINT_GFP, VB_HINT_ORDER);
 	if (!page)
 		return false;
-	if (vb_hint_zone_low(page))
-		goto out_free;
 	sg_init_table(&sg, 1);
 	sg_set_page(&sg, page, VB_HINT_PAGES << PAGE_SHIFT, 0);
 	if (virtqueue_add_inbuf(vb->fvq, &sg, 1, page,
@@ -684,9 +671,6 @@ static unsigned long vb_hint_shrink_count(struct shrinker *s,
 	struct vballoon *vb = container_of(s, struct vballoon, fp_shrinker);
 	unsigned long n = READ_ONCE(vb->fp_nr_returned);
 
-	/* Posted blocks cannot go yet; a running request ends soon. */
-	if (READ_ONCE(vb->fp_nr_posted))
-		set_bit(VB_FP_PRESSURE, &vb->fp_flags);
 	return n ? n : SHRINK_EMPTY;
 }
 
