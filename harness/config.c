@@ -618,8 +618,9 @@ static int cfg_validate_migrate(const struct bb_config *cfg, char *err,
 	if (unit_size_bytes(&cfg->guard, ram) +
 	    (strcmp(cfg->pre_workload, "busy") ? 0 :
 	     unit_size_bytes(&cfg->writer, ram)) > ram / 2) {
-		snprintf(err, len, "key 'guard': guard%s take more than half "
+		snprintf(err, len, "key '%s': guard%s take more than half "
 			 "of the guest's memory", strcmp(cfg->pre_workload,
+			 "busy") ? "guard" : "writer", strcmp(cfg->pre_workload,
 			 "busy") ? "" : " and writer");
 		return -EINVAL;
 	}

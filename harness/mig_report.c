@@ -58,7 +58,8 @@ void mig_table(json_t *rpt)
 			       mig_get(run, MIG_ZERO_PAGES),
 			       mig_get(run, MIG_SYNCS),
 			       mig_get(run, MIG_GUEST_BUILD_MS));
-		if (json_array_size(json_object_get(row, RK_RUNS)))
+		if (json_object_get(json_object_get(row, RK_SUMMARY),
+				    MIG_TOTAL_MS))
 			printf("%-24s %4s %9.0f %9.0f %8.0f %9.1f\n", name,
 			       "med", mig_sum(row, MIG_TOTAL_MS, "median"),
 			       mig_sum(row, MIG_USER_MS, "median"),
@@ -127,12 +128,17 @@ int mig_plot(json_t *rpt, const char *dir, char *err, unsigned long len)
 	}
 	snprintf(path, sizeof(path), "%s/migrate.dat", dir);
 	rc = mig_plot_data(rpt, path);
-	if (rc)
+	if (rc) {
+		snprintf(err, len, "%s: %s", path, strerror(-rc));
 		return rc;
+	}
 	snprintf(path, sizeof(path), "%s/migrate.gp", dir);
 	fp = fopen(path, "w");
-	if (!fp)
-		return -errno;
+	if (!fp) {
+		rc = -errno;
+		snprintf(err, len, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
 	for (t = 0; t < 2; t++) {
 		fprintf(fp, "reset\nset terminal %s size 1000,800\n"
 			"set output '%s/migrate.%s'\nset multiplot layout 2,1 "
@@ -145,7 +151,10 @@ int mig_plot(json_t *rpt, const char *dir, char *err, unsigned long len)
 		mig_plot_panel(fp, rpt, dir, 5, "transferred (MiB)");
 		fputs("unset multiplot\n", fp);
 	}
-	if (fclose(fp))
-		return -errno;
+	if (fclose(fp)) {
+		rc = -errno;
+		snprintf(err, len, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
 	return plot_gnuplot(dir, "migrate.gp", err, len);
 }

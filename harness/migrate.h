@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The migrate scenario's parts: the run (scenario_migrate.c) and the
- * report side (mig_report.c).
+ * The migrate scenario's parts: the run (scenario_migrate.c), the
+ * guest's side of it (mig_guest.c) and the report side (mig_report.c).
  */
 #ifndef BB_MIGRATE_H
 #define BB_MIGRATE_H
@@ -9,6 +9,61 @@
 #include <jansson.h>
 
 #include "scenario.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "config.h"
+#include "vm.h"
+
+#define MIG_IOTHREAD "bbio0"
+#define MIG_AGENT_TIMEOUT_MS 120000
+/* after the pre-workload: page reporting runs every 2 s */
+#define MIG_SETTLE_MS 5000
+/* guard and writer: their files in the guest */
+#define MIG_FLAGS "/tmp/bb-migrate"
+#define MIG_DRIVER_STATS "/sys/kernel/debug/vballoon/stats"
+#define MIG_POLL_MS 100
+
+/* One run of one row. */
+struct mig_run {
+	const struct bb_config *cfg;	/* the row, strategy preset applied */
+	struct fleet src;		/* the source VM */
+	struct fleet dst;		/* the destination QEMU */
+	long long guard_pid;		/* guest-exec pids, 0 if none */
+	long long writer_pid;
+	char uri[300];			/* where the stream goes */
+	char sock[300];			/* unix: the socket's path, or "" */
+	json_t *sample;			/* what the report keeps */
+	double user_ms;			/* inflate + migrate + deflate */
+	uint64_t ballooned;		/* inflate-first: balloon size, bytes */
+};
+
+static inline int mig_is(const struct bb_config *c, const char *s)
+{
+	return !strcmp(c->strategy, s);
+}
+
+/* A number of object o, 0 when absent. */
+static inline double mig_num(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+/* The guest's side of a run (mig_guest.c), through its agent. */
+/* Run a guest command that prints one JSON object: *out. */
+int mig_guest_json(struct vm *vm, const char *cmd, json_t **out, char *err,
+		   unsigned long len);
+/* On the source: the pre-workload, the guard and (busy) the writer. */
+int mig_prepare(struct mig_run *r, char *err, unsigned long len);
+/* On the destination: the guard's and the writer's checks. */
+int mig_verify(struct mig_run *r, char *err, unsigned long len);
+/* On the destination: free memory written again, a clean kernel log. */
+int mig_health(struct mig_run *r, char *err, unsigned long len);
+/* vballoon's hint or bitmap counters into the sample. */
+void mig_driver_counters(struct mig_run *r);
 
 /* Report keys of a run (a row's sample); docs/report-schema.md. */
 #define MIG_TOTAL_MS		"total_ms"	/* query-migrate total-time */

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -37,34 +38,6 @@
 #include "scenario.h"
 #include "units.h"
 #include "vm.h"
-
-#define MIG_IOTHREAD "bbio0"
-#define MIG_AGENT_TIMEOUT_MS 120000
-/* after the pre-workload: page reporting runs every 2 s */
-#define MIG_SETTLE_MS 5000
-/* guard and writer: their files in the guest */
-#define MIG_FLAGS "/tmp/bb-migrate"
-#define MIG_DRIVER_STATS "/sys/kernel/debug/vballoon/stats"
-#define MIG_POLL_MS 100
-
-/* One run of one row. */
-struct mig_run {
-	const struct bb_config *cfg;	/* the row, strategy preset applied */
-	struct fleet src;		/* the source VM */
-	struct fleet dst;		/* the destination QEMU */
-	long long guard_pid;		/* guest-exec pids, 0 if none */
-	long long writer_pid;
-	char uri[300];			/* where the stream goes */
-	char sock[300];			/* unix: the socket's path, or "" */
-	json_t *sample;			/* what the report keeps */
-	double user_ms;			/* inflate + migrate + deflate */
-	uint64_t ballooned;		/* inflate-first: balloon size, bytes */
-};
-
-static int mig_is(const struct bb_config *c, const char *s)
-{
-	return !strcmp(c->strategy, s);
-}
 
 /* The device properties a strategy sets; a row's own come first. */
 static const char *mig_props(const struct bb_config *c)
@@ -86,6 +59,9 @@ static int mig_preset(struct bb_config *c, char *err, unsigned long len)
 	int n;
 
 	if (mig_is(c, "hint-stock")) {
+		/* vballoon's parameters mean nothing to Debian's driver */
+		if (strcmp(c->driver, "stock"))
+			c->modparams[0] = '\0';
 		snprintf(c->driver, sizeof(c->driver), "stock");
 		snprintf(c->qemu, sizeof(c->qemu), "stock");
 	} else if (mig_is(c, "hint") || mig_is(c, "bitmap")) {
@@ -190,150 +166,14 @@ static int mig_qmp(struct vm *vm, const char *cmd, json_t *args,
 	return rc;
 }
 
-/* Run a guest command that prints one JSON object: *out. */
-static int mig_guest_json(struct vm *vm, const char *cmd, json_t **out,
-			  char *err, unsigned long len)
-{
-	return agent_exec_json(&vm->agent, cmd, MIG_AGENT_TIMEOUT_MS, out,
-			       err, len);
-}
-
-static int mig_guest_ok(struct vm *vm, const char *cmd, char *err,
-			unsigned long len)
-{
-	struct agent_result res;
-	int rc = agent_exec(&vm->agent, cmd, MIG_AGENT_TIMEOUT_MS, &res, err,
-			    len);
-
-	if (rc)
-		return rc;
-	if (res.exitcode != 0) {
-		snprintf(err, len, "guest: '%s' failed (%d): %.300s", cmd,
-			 res.exitcode, res.errout ? res.errout : "");
-		rc = -EIO;
-	}
-	agent_result_free(&res);
-	return rc;
-}
-
-/* Start a bbload that creates MIG_FLAGS/ready, and wait for that. */
-static int mig_start_checker(struct vm *vm, const char *what, uint64_t bytes,
-			     long long *pid, char *err, unsigned long len)
-{
-	char cmd[200];
-	double deadline = bb_now_ms() + MIG_AGENT_TIMEOUT_MS;
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/%s && exec bbload %s %llu "
-		 "%s/%s", MIG_FLAGS, what, what, (unsigned long long)bytes,
-		 MIG_FLAGS, what);
-	rc = agent_exec_start(&vm->agent, cmd, 1, pid, MIG_AGENT_TIMEOUT_MS,
-			      err, len);
-	if (rc)
-		return rc;
-	snprintf(cmd, sizeof(cmd), "test -e %s/%s/ready", MIG_FLAGS, what);
-	for (;;) {
-		struct agent_result res;
-
-		rc = agent_exec(&vm->agent, cmd, MIG_AGENT_TIMEOUT_MS, &res,
-				err, len);
-		if (rc)
-			return rc;
-		rc = res.exitcode;
-		agent_result_free(&res);
-		if (rc == 0)
-			return 0;
-		if (agent_exec_status(&vm->agent, *pid, &res,
-				      MIG_AGENT_TIMEOUT_MS, err, len) == 1) {
-			snprintf(err, len, "guest: bbload %s ended before it "
-				 "was ready (%d): %.300s", what, res.exitcode,
-				 res.errout ? res.errout : "");
-			agent_result_free(&res);
-			return -EIO;
-		}
-		if (bb_interrupted)
-			return -EINTR;
-		if (bb_now_ms() > deadline) {
-			snprintf(err, len, "guest: bbload %s not ready after "
-				 "%d s", what, MIG_AGENT_TIMEOUT_MS / 1000);
-			return -ETIMEDOUT;
-		}
-		usleep(200000);
-	}
-}
-
-/*
- * idle: what the guest can write without the OOM killer, less a margin
- * for the guard, the writer and the agent: a small guest's kernel and
- * image take a good part of `touch`.
- */
-static int mig_clamp_touch(struct vm *vm, uint64_t *touch, char *err,
-			   unsigned long len)
-{
-	uint64_t avail, margin = 64ULL << 20;
-	char a[32], b[32], c[32];
-	json_t *mi;
-	int rc;
-
-	rc = agent_exec_json(&vm->agent, "bbload meminfo", MIG_AGENT_TIMEOUT_MS,
-			     &mi, err, len);
-	if (rc)
-		return rc;
-	avail = (uint64_t)json_integer_value(json_object_get(mi,
-						"meminfo_MemAvailable"));
-	json_decref(mi);
-	if (avail > margin && *touch > avail - margin) {
-		bb_warn("touch: %s is more than the guest can write (%s "
-			"available); writing %s", unit_fmt_size(*touch, a,
-			sizeof(a)), unit_fmt_size(avail, b, sizeof(b)),
-			unit_fmt_size(avail - margin, c, sizeof(c)));
-		*touch = avail - margin;
-	}
-	return 0;
-}
-
-/* The pre-workload and the guard, on the source. */
-static int mig_prepare(struct mig_run *r, char *err, unsigned long len)
-{
-	const struct bb_config *c = r->cfg;
-	struct vm *vm = &r->src.vms[0];
-	uint64_t ram = c->memory.bytes, touch;
-	char cmd[96];
-	json_t *out;
-	int rc;
-
-	rc = mig_guest_ok(vm, "rm -rf " MIG_FLAGS, err, len);
-	touch = unit_size_bytes(&c->touch, ram);
-	if (!rc && !strcmp(c->pre_workload, "idle") && touch)
-		rc = mig_clamp_touch(vm, &touch, err, len);
-	if (!rc && !strcmp(c->pre_workload, "idle") && touch) {
-		snprintf(cmd, sizeof(cmd), "bbload touch %llu",
-			 (unsigned long long)touch);
-		rc = mig_guest_json(vm, cmd, &out, err, len);
-		if (!rc) {
-			json_object_set(r->sample, "touch_ms",
-					json_object_get(out, "elapsed_ms"));
-			json_object_set_new(r->sample, "touch_bytes",
-					    json_integer((json_int_t)touch));
-			json_decref(out);
-		}
-	}
-	if (!rc)
-		rc = mig_start_checker(vm, "guard", unit_size_bytes(&c->guard,
-				       ram), &r->guard_pid, err, len);
-	if (!rc && !strcmp(c->pre_workload, "busy"))
-		rc = mig_start_checker(vm, "writer", unit_size_bytes(&c->writer,
-				       ram), &r->writer_pid, err, len);
-	return rc;
-}
-
 /* inflate-first: the balloon over the guest's free memory, timed. */
 static int mig_inflate(struct mig_run *r, char *err, unsigned long len)
 {
 	struct vm *vm = &r->src.vms[0];
 	uint64_t ram = r->cfg->memory.bytes, fr, keep;
 	const char *how;
-	double t0 = bb_now_ms(), ms;
+	double t0, wall0, ms = 0;
+	char a[32];
 	json_t *mi;
 	int rc;
 
@@ -346,20 +186,25 @@ static int mig_inflate(struct mig_run *r, char *err, unsigned long len)
 	/* leave the guest some room: its watermarks, the agent's work */
 	keep = ram / 16 > (64ULL << 20) ? ram / 16 : 64ULL << 20;
 	r->ballooned = fr > keep ? (fr - keep) & ~((1ULL << 20) - 1) : 0;
-	if (!r->ballooned)
-		return 0;
+	if (!r->ballooned) {
+		snprintf(err, len, "inflate-first: the guest has %s free, "
+			 "nothing to inflate over", unit_fmt_size(fr, a,
+			 sizeof(a)));
+		return -ENOSPC;
+	}
+	wall0 = bb_wall_ms();
+	t0 = bb_now_ms();
 	rc = balloon_set(vm, ram - r->ballooned, err, len);
 	if (!rc)
 		rc = balloon_wait(vm, ram - r->ballooned,
-				  r->cfg->migrate_timeout_ms, t0, bb_wall_ms(),
-				  &ms, &how, err, len);
+				  r->cfg->migrate_timeout_ms, t0, wall0, &ms,
+				  &how, err, len);
 	if (rc)
 		return rc;
-	json_object_set_new(r->sample, "inflate_ms",
-			    json_real(bb_now_ms() - t0));
+	json_object_set_new(r->sample, "inflate_ms", json_real(ms));
 	json_object_set_new(r->sample, "ballooned_bytes",
 			    json_integer((json_int_t)r->ballooned));
-	r->user_ms += bb_now_ms() - t0;
+	r->user_ms += ms;
 	return 0;
 }
 
@@ -367,21 +212,22 @@ static int mig_deflate(struct mig_run *r, char *err, unsigned long len)
 {
 	struct vm *vm = &r->dst.vms[0];
 	const char *how;
-	double t0 = bb_now_ms(), ms;
+	double t0, wall0, ms = 0;
 	int rc;
 
 	if (!r->ballooned)
 		return 0;
+	wall0 = bb_wall_ms();
+	t0 = bb_now_ms();
 	rc = balloon_set(vm, r->cfg->memory.bytes, err, len);
 	if (!rc)
 		rc = balloon_wait(vm, r->cfg->memory.bytes,
-				  r->cfg->migrate_timeout_ms, t0, bb_wall_ms(),
-				  &ms, &how, err, len);
+				  r->cfg->migrate_timeout_ms, t0, wall0, &ms,
+				  &how, err, len);
 	if (rc)
 		return rc;
-	json_object_set_new(r->sample, "deflate_ms",
-			    json_real(bb_now_ms() - t0));
-	r->user_ms += bb_now_ms() - t0;
+	json_object_set_new(r->sample, "deflate_ms", json_real(ms));
+	r->user_ms += ms;
 	return 0;
 }
 
@@ -421,16 +267,7 @@ static int mig_start_dest(struct mig_run *r, const char *accel, char *err,
 	vm->state = VM_BOOTING;
 	vm->t_start_ms = bb_now_ms();
 	rc = vm->ops->boot(vm, err, len);
-	if (rc == -ECHILD)
-		vm_set_dead(vm, vm->exit_status);
-	return rc;
-}
-
-static double mig_num(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_number(v) ? json_number_value(v) : 0;
+	return vm_check_alive(vm, rc, err, len);
 }
 
 /* query-migrate's figures into the sample. */
@@ -474,13 +311,30 @@ static void mig_progress(const struct mig_run *r, json_t *q, double t0,
 		tty && !final ? "   " : "\n");
 }
 
+/*
+ * Has the destination QEMU exited?  Then its logs are kept and err says
+ * where (-ECHILD); a source reports such a failure only as a broken pipe.
+ * A failed migration gives the destination a moment to be reaped.
+ */
+static int mig_dest_dead(struct mig_run *r, char *err, unsigned long len)
+{
+	struct vm *d = &r->dst.vms[0];
+
+	if (!d->ops->exited(d, &d->exit_status))
+		return 0;
+	vm_set_dead(d, d->exit_status);
+	snprintf(err, len, "the destination QEMU died during the migration; "
+		 "its logs are kept in %s", d->logs_kept);
+	return -ECHILD;
+}
+
 /* Cancel a migration in flight; the source keeps running the guest. */
 static void mig_cancel(struct vm *vm)
 {
 	char why[256];
 
 	if (vm->ops->qmp(vm, "migrate_cancel", NULL, NULL, 5000, why,
-			 sizeof(why)))
+			 sizeof(why)) && !bb_interrupted)
 		bb_warn("%s: migrate_cancel: %s", vm->spec.name, why);
 }
 
@@ -514,20 +368,19 @@ static int mig_migrate(struct mig_run *r, char *err, unsigned long len)
 		mig_progress(r, q, t0, 0);
 		if (st && !strcmp(st, "completed"))
 			break;
+		/* a destination that died explains a failure best */
+		rc = mig_dest_dead(r, err, len);
+		if (rc)
+			break;
 		if (st && (!strcmp(st, "failed") || !strcmp(st, "cancelled"))) {
+			usleep(200000);
+			rc = mig_dest_dead(r, err, len);
+			if (rc)
+				break;
 			snprintf(err, len, "migration %s: %s", st,
 				 json_string_value(json_object_get(q,
 				 "error-desc")) ?: "(no reason given)");
 			rc = -EIO;
-			break;
-		}
-		if (r->dst.vms[0].ops->exited(&r->dst.vms[0],
-					      &r->dst.vms[0].exit_status)) {
-			vm_set_dead(&r->dst.vms[0], r->dst.vms[0].exit_status);
-			snprintf(err, len, "the destination QEMU died during "
-				 "the migration (logs: %s)",
-				 r->dst.vms[0].logs_kept);
-			rc = -ECHILD;
 			break;
 		}
 		if (bb_interrupted || bb_now_ms() > deadline) {
@@ -589,123 +442,6 @@ static int mig_dest_agent(struct mig_run *r, char *err, unsigned long len)
 	return 0;
 }
 
-/* Stop the guard (and writer) and read what they found. */
-static int mig_verify(struct mig_run *r, char *err, unsigned long len)
-{
-	struct vm *vm = &r->dst.vms[0];
-	long long pids[2] = { r->guard_pid, r->writer_pid };
-	static const char *const what[2] = { "guard", "writer" };
-	double deadline;
-	int i, rc;
-
-	rc = mig_guest_ok(vm, "touch " MIG_FLAGS "/guard/stop && "
-			  "mkdir -p " MIG_FLAGS "/writer && touch "
-			  MIG_FLAGS "/writer/stop", err, len);
-	for (i = 0; i < 2 && !rc; i++) {
-		struct agent_result res;
-		char key[48];
-		json_t *o;
-
-		if (!pids[i])
-			continue;
-		deadline = bb_now_ms() + MIG_AGENT_TIMEOUT_MS;
-		while (!(rc = agent_exec_status(&vm->agent, pids[i], &res,
-						MIG_AGENT_TIMEOUT_MS, err,
-						len))) {
-			if (bb_interrupted)
-				return -EINTR;
-			if (bb_now_ms() > deadline) {
-				snprintf(err, len, "guest: bbload %s did not "
-					 "finish its check", what[i]);
-				return -ETIMEDOUT;
-			}
-			usleep(200000);
-		}
-		if (rc < 0)
-			return rc;
-		o = json_loads(res.out ? res.out : "", JSON_DECODE_ANY, NULL);
-		snprintf(key, sizeof(key), "%s_bad_pages", what[i]);
-		json_object_set_new(r->sample, key, json_integer(
-				    (json_int_t)mig_num(o, "bad_pages")));
-		snprintf(key, sizeof(key), "%s_checked_pages", what[i]);
-		json_object_set_new(r->sample, key, json_integer(
-				    (json_int_t)mig_num(o, "checked_pages")));
-		rc = 0;
-		if (!json_is_object(o) || res.exitcode != 0) {
-			snprintf(err, len, "guest memory lost across the "
-				 "migration: bbload %s exited %d: %.300s%.300s",
-				 what[i], res.exitcode, res.out ?: "",
-				 res.errout ?: "");
-			rc = -EIO;
-		}
-		json_decref(o);
-		agent_result_free(&res);
-	}
-	return rc;
-}
-
-/*
- * The guest on the destination takes its free memory into use again
- * (touch, which also reallocates every hinted page once the driver gave
- * it back) and its kernel log must stay clean: a page the host skipped
- * that the guest still needed shows here as an oops or a poison report.
- */
-static int mig_health(struct mig_run *r, char *err, unsigned long len)
-{
-	struct vm *vm = &r->dst.vms[0];
-	struct agent_result res;
-	uint64_t touch = unit_size_bytes(&r->cfg->touch, r->cfg->memory.bytes);
-	char cmd[300];
-	int rc;
-
-	rc = touch ? mig_clamp_touch(vm, &touch, err, len) : 0;
-	if (rc)
-		return rc;
-	snprintf(cmd, sizeof(cmd), "%s%llu >/dev/null; dmesg | grep -E "
-		 "'BUG|Oops|general protection|corruption|WARNING|"
-		 "Bad page|bad_page' | head -5", touch ? "bbload touch " : ": ",
-		 (unsigned long long)touch);
-	rc = agent_exec(&vm->agent, cmd, MIG_AGENT_TIMEOUT_MS, &res, err, len);
-	if (rc)
-		return rc;
-	if (res.out && res.out[0]) {
-		snprintf(err, len, "the guest's kernel log on the destination "
-			 "reports trouble after the migration: %.600s", res.out);
-		rc = -EIO;
-	}
-	agent_result_free(&res);
-	return rc;
-}
-
-/* vballoon's hint or bitmap counters, read on the destination. */
-static void mig_driver_counters(struct mig_run *r)
-{
-	struct vm *vm = &r->dst.vms[0];
-	char err[256], *data = NULL;
-	json_t *k;
-	int bm;
-
-	if (strcmp(r->cfg->driver, "vballoon") ||
-	    agent_read_file(&vm->agent, MIG_DRIVER_STATS, &data,
-			    MIG_AGENT_TIMEOUT_MS, err, sizeof(err)))
-		return;
-	k = json_loads(data, 0, NULL);
-	free(data);
-	if (!k)
-		return;
-	bm = mig_is(r->cfg, "bitmap");
-	if (mig_is(r->cfg, "hint") || bm) {
-		json_object_set_new(r->sample, MIG_GUEST_BUILD_MS, json_real(
-			mig_num(k, bm ? "bitmap_build_ns" : "hint_ns") / 1e6));
-		json_object_set_new(r->sample, MIG_GUEST_SEND_MS, json_real(
-			mig_num(k, bm ? "bitmap_send_ns" : "hint_ns") / 1e6));
-		json_object_set_new(r->sample, MIG_GUEST_PAGES, json_integer(
-			(json_int_t)mig_num(k, bm ? "bitmap_pages" :
-					    "hint_pages")));
-	}
-	json_object_set_new(r->sample, "guest_counters", k);
-}
-
 static int mig_one_run(struct bb_config *cfg, int rep, char *accel,
 		       json_t *rpt, json_t *row, char *err, unsigned long len)
 {
@@ -725,7 +461,7 @@ static int mig_one_run(struct bb_config *cfg, int rep, char *accel,
 	rpt_note_qemu(rpt, cfg->qemu, r.src.vms[0].qmp.version);
 	rc = mig_prepare(&r, err, len);
 	if (!rc)
-		usleep(MIG_SETTLE_MS * 1000);
+		nanosleep(&(struct timespec){ MIG_SETTLE_MS / 1000, 0 }, NULL);
 	if (!rc && bb_interrupted)
 		rc = -EINTR;
 	if (!rc && mig_is(cfg, "inflate-first"))
@@ -780,15 +516,29 @@ static int mig_rows(struct bb_config *cfg, json_t *rpt, char *accel,
 		if (rc)
 			return rc;
 		jrow = rpt_add_row(rpt, name, json_pack("{s:s, s:s, s:s, s:s, "
-				   "s:s, s:I}", "strategy", row.strategy,
+				   "s:s, s:s, s:I, s:i, s:s, s:I, s:I, s:I, "
+				   "s:I}", "strategy", row.strategy,
 				   "driver", row.driver, "qemu", row.qemu,
+				   "modparams", row.modparams,
 				   "device", row.device, "pre_workload",
 				   row.pre_workload, "memory_bytes",
-				   (json_int_t)row.memory.bytes));
+				   (json_int_t)row.memory.bytes,
+				   "bandwidth_mbit", row.bandwidth_mbit,
+				   "transport", row.transport,
+				   "downtime_limit_ms",
+				   (json_int_t)row.downtime_limit_ms,
+				   "touch_bytes", (json_int_t)unit_size_bytes(
+				   &row.touch, row.memory.bytes), "guard_bytes",
+				   (json_int_t)unit_size_bytes(&row.guard,
+				   row.memory.bytes), "writer_bytes",
+				   (json_int_t)unit_size_bytes(&row.writer,
+				   row.memory.bytes)));
 		for (k = 0; k < cfg->repetitions; k++) {
 			rc = mig_one_run(&row, k, accel, rpt, jrow, err, len);
 			if (rc) {
-				rpt_add_error(rpt, name, err);
+				if (rc != -EINTR)
+					rpt_add_error(rpt, name, err);
+				rpt_summarize_row(jrow);
 				return rc;
 			}
 			snprintf(cfg->accel, sizeof(cfg->accel), "%s",

@@ -18,8 +18,13 @@
  *                            pieces of a SIZE working set with freshly
  *                            mapped memory (pages just taken from the
  *                            free lists) holding a pattern of their round;
- *                            DIR/ready once SIZE is written; at the end
- *                            check every piece (exit 1 if one lost data)
+ *                            every piece is checked before it is replaced
+ *                            and all of them at the end, so a write lost
+ *                            at any moment shows; DIR/ready once SIZE is
+ *                            written (exit 1 if a piece lost data)
+ *   bbload selftest          the checks of guard and writer catch a page
+ *                            read back as zeros, a page of an older round
+ *                            and one word changed (exit 1 if one passes)
  *   bbload meminfo           /proc/meminfo and /proc/vmstat as JSON
  *
  * SIZE takes a K, M or G suffix.  Every command prints one JSON object on
@@ -255,7 +260,7 @@ static int cmd_writer(uint64_t bytes, const char *dir)
 	uint64_t n = bytes / WRITER_PIECE ? bytes / WRITER_PIECE : 1;
 	uint64_t **piece = calloc(n, sizeof(*piece));
 	uint64_t *round = calloc(n, sizeof(*round));
-	uint64_t i, r = 0, bad = 0, writes = 0;
+	uint64_t i, r = 0, bad = 0, writes = 0, checked = 0;
 	double t0 = now_ms();
 
 	if (!piece || !round) {
@@ -265,8 +270,12 @@ static int cmd_writer(uint64_t bytes, const char *dir)
 	for (i = 0; !exists(dir, "stop"); i = (i + 1) % n) {
 		if (i == 0)
 			r++;
-		if (piece[i])
+		if (piece[i]) {
+			bad += pattern_pass(piece[i], WRITER_PIECE,
+					    round[i] << 20 | i, 1);
+			checked += WRITER_PIECE / PAGE;
 			munmap(piece[i], WRITER_PIECE);
+		}
 		piece[i] = map_or_die(WRITER_PIECE);
 		round[i] = r;
 		pattern_pass(piece[i], WRITER_PIECE, r << 20 | i, 0);
@@ -280,15 +289,35 @@ static int cmd_writer(uint64_t bytes, const char *dir)
 		nap_ms(50);
 	}
 	for (i = 0; i < n; i++)
-		if (piece[i])
+		if (piece[i]) {
 			bad += pattern_pass(piece[i], WRITER_PIECE,
 					    round[i] << 20 | i, 1);
+			checked += WRITER_PIECE / PAGE;
+		}
 	printf("{\"pieces_written\": %llu, \"checked_pages\": %llu, "
 	       "\"bad_pages\": %llu, \"elapsed_ms\": %.3f}\n",
-	       (unsigned long long)writes,
-	       (unsigned long long)(n * WRITER_PIECE / PAGE),
+	       (unsigned long long)writes, (unsigned long long)checked,
 	       (unsigned long long)bad, now_ms() - t0);
 	return bad ? 1 : 0;
+}
+
+static int cmd_selftest(void)
+{
+	uint64_t bytes = 4 * PAGE, *p = map_or_die(bytes), *old;
+	int fails = 0;
+
+	old = map_or_die(bytes);
+	pattern_pass(p, bytes, 7, 0);
+	pattern_pass(old, bytes, 6, 0);
+	fails += pattern_pass(p, bytes, 7, 1) != 0;	/* intact: 0 bad */
+	memset(p, 0, PAGE);				/* page 0: zeros */
+	fails += pattern_pass(p, bytes, 7, 1) != 1;
+	memcpy(p + PAGE / 8, old + PAGE / 8, PAGE);	/* page 1: round 6 */
+	fails += pattern_pass(p, bytes, 7, 1) != 2;
+	p[2 * PAGE / 8 + 255] ^= 1 << 20;		/* page 2: one word */
+	fails += pattern_pass(p, bytes, 7, 1) != 3;
+	printf("{\"selftest_failures\": %d}\n", fails);
+	return fails ? 1 : 0;
 }
 
 /* Print "key value" lines of FILE as JSON members; strip ':' and kB. */
@@ -327,7 +356,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: bbload touch SIZE | churn SIZE SECS | "
 		"hold SIZE | verify SIZE SECS | guard SIZE DIR | "
-		"writer SIZE DIR | meminfo\n");
+		"writer SIZE DIR | selftest | meminfo\n");
 	return 2;
 }
 
@@ -337,6 +366,8 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "meminfo"))
 		return cmd_meminfo();
+	if (argc == 2 && !strcmp(argv[1], "selftest"))
+		return cmd_selftest();
 	if (argc < 3 || parse_size(argv[2], &bytes) || bytes == 0)
 		return usage();
 	if (argc == 3 && !strcmp(argv[1], "touch"))

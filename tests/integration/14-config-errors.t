@@ -12,7 +12,7 @@ cases=(
 	"wrong type|{\"vms\": \"two\"}|key 'vms'.*integer"
 	"bad enum|{\"driver\": \"virtio\"}|key 'driver'.*not one of"
 	"inflate above RAM|{\"scenario\": \"inflate\", \"memory\": \"1G\", \"inflate\": \"2G\"}|key 'inflate'.*not below"
-	"key of another scenario|{\"scenario\": \"boot\", \"touch\": \"1G\"}|key 'touch': applies to the inflate scenario"
+	"key of another scenario|{\"scenario\": \"boot\", \"touch\": \"1G\"}|key 'touch': applies to the inflate and migrate scenarios"
 	"matrix row out of range|{\"scenario\": \"inflate\", \"memory\": \"1G\", \"matrix\": {\"inflate\": [\"512M\", \"2G\"]}}|matrix row '2G': key 'inflate'"
 	"preset contradicted|{\"scenario\": \"inflate\", \"mode\": \"chunk\", \"modparams\": \"max_order=3\"}|key 'modparams': mode 'chunk' sets it"
 	"unsafe name|{\"name\": \"../../etc\"}|key 'name'.*plain file name"

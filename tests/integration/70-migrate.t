@@ -7,10 +7,12 @@
 # nothing.  ^C during a migration cancels it and leaves no QEMU; bad input
 # is exit 2 before boot.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 42
 
 command -v jq >/dev/null || skip_all "needs jq"
 [[ -x /usr/bin/qemu-system-x86_64 ]] || skip_all "needs Debian's QEMU (hint-stock)"
+check "bbload's checks catch a zeroed page, a stale round, one changed word" \
+	"$TOP/build/workloads/bbload" selftest
 
 CFG=$TOP/configs/migrate-ci.json
 RUN=("$BB" run "$CFG" --accel tcg --output_dir "$T_TMP/res")
@@ -51,8 +53,8 @@ q() { jq -r "$1" "$report" 2>/dev/null; }
 row() { q ".rows[] | select(.name == \"$1\") | .runs[0].$2"; }
 check "six rows, one per strategy" test "$(q '[.rows[].name] | join(",")')" = \
 	"none,hint-stock,hint,bitmap,inflate-first,reporting"
-check "the guard pattern was checked on every row" \
-	test "$(q '[.rows[].runs[0] | select(.guard_checked_pages > 0 and .guard_bad_pages == 0)] | length')" -eq 6
+check "the guard's every page (1/64 of 512 MiB) was checked on every row" \
+	test "$(q '[.rows[].runs[0] | select(.guard_checked_pages == 2048 and .guard_bad_pages == 0)] | length')" -eq 6
 check "none: the guest's written memory travelled (> 300 MiB)" \
 	test "$(row none transferred_bytes)" -gt $((300 << 20))
 for s in hint-stock hint bitmap inflate-first reporting; do
@@ -70,17 +72,16 @@ check "bitmap: the guest described free pages" \
 check "bitmap: the device cleared them from the dirty bitmap" \
 	test "$(row bitmap device_free_page.pages_described)" -gt $((100 << 8))
 check "bitmap: no bitmap was rejected" \
-	test "$(q '[.rows[] | select(.name == "bitmap") | .runs[0].device_free_page.rejected // {} | .[]] | add // 0')" -eq 0
+	test "$(q '.rows[] | select(.name == "bitmap") | .runs[0].device_free_page.rejected | if type == "object" then ([.[]] | add // 0) else "missing" end')" = 0
 check "bitmap: build time and longest zone-lock hold reported" \
-	test "$(row bitmap guest_counters.bitmap_lock_max_ns)" -gt 0 -a \
-	"$(row bitmap guest_build_ms)" != null
+	test "$(q '.rows[] | select(.name == "bitmap") | .runs[0] | (.guest_counters.bitmap_lock_max_ns > 0 and .guest_build_ms > 0)')" = true
 check "inflate-first: the balloon took the free memory, then gave it back" \
 	test "$(row inflate-first ballooned_bytes)" -gt $((200 << 20)) -a \
-	"$(row inflate-first deflate_ms)" != null
+	"$(q '.rows[] | select(.name == "inflate-first") | .runs[0].deflate_ms | type')" = number
 check "inflate-first: the user waits for inflate + migration + deflate" \
-	test "$(q '.rows[] | select(.name == "inflate-first") | .runs[0] | (.user_ms > .total_ms + .inflate_ms)')" = true
+	test "$(q '.rows[] | select(.name == "inflate-first") | .runs[0] | ([.inflate_ms, .deflate_ms, .total_ms] | map(type == "number") | all) and .user_ms >= .total_ms + .inflate_ms + .deflate_ms')" = true
 check "every run reports time, downtime and pages" \
-	test "$(q '[.rows[].runs[0] | select(.total_ms > 0 and .downtime_ms >= 0 and .normal_pages > 0 and .dirty_sync_count > 0)] | length')" -eq 6
+	test "$(q '[.rows[].runs[0] | select(.total_ms > 0 and .downtime_ms > 0 and .normal_pages > 0 and .dirty_sync_count > 0)] | length')" -eq 6
 check "show prints the table" grep -q "^bitmap .*[0-9]" <("$BB" show "$report")
 if command -v gnuplot >/dev/null; then
 	check "plot draws time and bytes per strategy" "$BB" plot "$report" "$T_TMP/plots"
@@ -102,8 +103,8 @@ rc=0
 check "busy hint and bitmap migrations over TCP run to the end" test "$rc" -eq 0
 [[ $rc -eq 0 ]] || diag "$(tail -20 "$T_TMP/busy.err")"
 report=$(sed -n 's/^report: //p' "$T_TMP/busy.out")
-check "the writer wrote during both migrations and lost nothing" \
-	test "$(q '[.rows[].runs[0] | select(.writer_checked_pages > 0 and .writer_bad_pages == 0)] | length')" -eq 2
+check "the writer checked at least its working set (8 x 4 MiB) on both rows, none lost" \
+	test "$(q '[.rows[].runs[0] | select(.writer_checked_pages >= 8192 and .writer_bad_pages == 0)] | length')" -eq 2
 check "the writer's memory cost more than one round (syncs > 2)" \
 	test "$(q '[.rows[].runs[0].dirty_sync_count] | min')" -gt 2
 check "no QEMU or socket is left after the busy run" nothing_left
@@ -112,8 +113,8 @@ check "no QEMU or socket is left after the busy run" nothing_left
 "$BB" run "$ONE_CFG" --accel tcg --output_dir "$T_TMP/res" --bandwidth 20 \
 	>"$T_TMP/die.out" 2>"$T_TMP/die.err" &
 bb=$!
-if wait_for_text "$T_TMP/die.err" 240 "none: migrating"; then
-	pkill -9 -f -- "qemu-system-x86_64.*-incoming.*$T_TMP" || true
+if wait_for_text "$T_TMP/die.err" 240 "none: migrating" &&
+	pkill -9 -f -- "qemu-system-x86_64.*-incoming.*$T_TMP"; then
 	ok "destination QEMU killed during the migration"
 else
 	not_ok "the migration never started"
@@ -121,8 +122,8 @@ fi
 rc=0
 wait_exit "$bb" 120 || rc=$?
 check "a destination that dies fails the run (exit 1)" test "$rc" -eq 1
-check "the error says the migration failed or the destination died" \
-	grep -Eq "destination QEMU died|migration failed" "$T_TMP/die.err"
+check "the error says the destination died and where its logs are" \
+	grep -q "the destination QEMU died during the migration; its logs are kept in" "$T_TMP/die.err"
 check "no QEMU or socket is left after the failure" nothing_left
 
 # SIGINT during a slow migration cancels it.
