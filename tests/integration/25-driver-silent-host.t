@@ -117,7 +117,7 @@ if [[ $got == $((SMALL << 20)) ]]; then
 	ok "host answers again: the balloon reaches $SMALL MiB"
 else
 	T_N=$((T_N + 1))
-	echo "not ok $T_N - host answers again: the balloon reaches $SMALL MiB # TODO short by $((($((SMALL << 20)) - got) / -4096)) pages since 79995fb"
+	echo "not ok $T_N - host answers again: the balloon reaches $SMALL MiB # TODO short by $(((got - (SMALL << 20)) / 4096)) pages since 79995fb"
 	diag "  got: '$got'" " want: '$((SMALL << 20))'"
 fi
 check "no hung task" no_hung_task
