@@ -881,6 +881,7 @@ static int vb_probe(struct virtio_device *vdev)
 	vb->mode = vb_negotiated_mode(vdev);
 	vb->ops = &vb_modes[vb->mode];
 	vb->max_order = max_order;
+	vb_pages_init(vb);
 	vb->tell_host_first = virtio_has_feature(vdev,
 					VIRTIO_BALLOON_F_MUST_TELL_HOST);
 	vb->deflate_on_oom = virtio_has_feature(vdev,

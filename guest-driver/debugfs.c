@@ -67,6 +67,7 @@ static void vb_show_state(struct seq_file *m, struct vballoon *vb)
 
 	seq_printf(m, "{\"version\":1,\"mode\":\"%s\"", vb->ops->name);
 	vb_json_u64(m, "max_order", vb->max_order);
+	vb_json_bool(m, "whole_blocks_movable", vb->whole_movable);
 	vb_json_u64(m, "page_size_bytes", VBALLOON_PAGE_SIZE);
 	vb_json_bool(m, "stats_vq",
 		     virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_STATS_VQ));

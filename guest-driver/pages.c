@@ -28,6 +28,35 @@
 			 __GFP_NOWARN | __GFP_NOMEMALLOC)
 
 /*
+ * Blocks of a whole pageblock or more are taken as movable, from movable
+ * pageblocks, and go back to them: nothing else shares their pageblocks,
+ * so they fragment nothing.  Taken as unmovable they turn those pageblocks
+ * unmovable; once the balloon gives back part of one (the OOM notifier, a
+ * smaller target), the guest's own movable allocations must steal from it,
+ * and each such steal raises the zone's watermark boost, which only kswapd
+ * takes down.  In a swapless guest whose kswapd had given up after an OOM
+ * that boost stayed at its maximum for good: 97 MiB above the usual min
+ * watermark of a 1 GiB guest, and the balloon was refused its last pages
+ * with 145 MiB free.  Without __GFP_HIGHMEM: never from ZONE_MOVABLE.
+ * Not on a system with CMA areas, from which movable requests may be
+ * served (vb_pages_init).
+ */
+#define VB_WHOLE_GFP	((GFP_USER & ~__GFP_RECLAIM) | __GFP_MOVABLE | \
+			 __GFP_NORETRY | __GFP_NOWARN | __GFP_NOMEMALLOC)
+
+/* Whether pageblock-sized blocks may be taken as movable (VB_WHOLE_GFP). */
+void vb_pages_init(struct vballoon *vb)
+{
+	int nid, z;
+
+	vb->whole_movable = true;
+	for_each_online_node(nid)
+		for (z = 0; z < MAX_NR_ZONES; z++)
+			if (zone_cma_pages(&NODE_DATA(nid)->node_zones[z]))
+				vb->whole_movable = false;
+}
+
+/*
  * Single pages: what balloon_page_alloc() asks for, taken in bulk from the
  * per-CPU lists so the allocator's entry costs are paid once per chunk.
  */
@@ -178,7 +207,8 @@ unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
 			pages += got;
 			continue;
 		}
-		page = alloc_pages(VB_BLOCK_GFP, o);
+		page = alloc_pages(o >= pageblock_order && vb->whole_movable ?
+				   VB_WHOLE_GFP : VB_BLOCK_GFP, o);
 		if (!page) {
 			c->alloc_fail[o]++;
 			order = o - 1;

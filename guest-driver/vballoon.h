@@ -275,6 +275,7 @@ struct vballoon {
 	enum vb_mode mode;		/* negotiated transfer mode */
 	const struct vb_mode_ops *ops;	/* vb_modes[mode] */
 	unsigned int max_order;		/* largest block order */
+	bool whole_movable;		/* pageblock-sized blocks: movable */
 	bool tell_host_first;		/* MUST_TELL_HOST negotiated */
 	bool deflate_on_oom;		/* DEFLATE_ON_OOM negotiated */
 
@@ -377,6 +378,7 @@ void vb_lock(struct vballoon *vb);
 void vb_unlock(struct vballoon *vb);
 unsigned int vb_sort_out(struct vb_ent *ent, unsigned int nr,
 			 enum vb_fate fate);
+void vb_pages_init(struct vballoon *vb);
 unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
 			    struct vb_batch_cost *c);
 void vb_free_fresh(const struct vb_ent *ent, unsigned int nr);

@@ -10,7 +10,7 @@ drv_require stock
 MEM=1024        # guest RAM, MiB
 TARGET=512      # guest size while inflated, MiB
 PAGES=$(((MEM - TARGET) * 256))
-KEYS='version mode max_order page_size_bytes stats_vq deflate_on_oom
+KEYS='version mode max_order whole_blocks_movable page_size_bytes stats_vq deflate_on_oom
 must_tell_host balloon_pages target_pages balloon_blocks_by_order
 inflate_pages inflate_blocks_by_order inflate_alloc_failures_by_order
 inflate_batches inflate_requests inflate_kicks inflate_alloc_ns
