@@ -68,7 +68,9 @@ typedef uint64_t __le64;
  * in the request.  base_pfn must be a multiple of 64, nr_pages between 1
  * and VBALLOON_BITMAP_MAX_PAGES, reserved zero, and the bits of the last
  * word past nr_pages zero.  A request holds whole records only and is at
- * most VBALLOON_BITMAP_MAX_REQ_BYTES long.
+ * most VBALLOON_BITMAP_MAX_REQ_BYTES long.  Records ascend: one whose
+ * base_pfn lies below the end (base_pfn + nr_pages) of a record the device
+ * served earlier in the request is dropped ("overlap").
  */
 struct vballoon_bitmap_hdr {
 	__le64 base_pfn;	/* first page covered, 4 KiB frames */
