@@ -139,6 +139,7 @@ void vb_account(struct vballoon *vb, bool inflate,
 		k->inflate_kicks += c->x.kicks;
 		k->inflate_alloc_ns += c->alloc_ns;
 		k->inflate_build_ns += c->x.build_ns;
+		k->inflate_commit_ns += c->commit_ns;
 		k->inflate_wait_ns += c->x.wait_ns;
 		k->inflate_ns += c->total_ns;
 	} else {
@@ -469,6 +470,11 @@ static int vb_migratepage(struct balloon_dev_info *bdi, struct page *newpage,
 	/* Nor while the host has not returned earlier requests. */
 	if (vb_iq_ready(vb) || vb_queue_ready(vb, &vb->dq))
 		goto out_dq;
+	/* Legacy requests cannot name a frame at or above 16 TiB: no retry. */
+	if (vb->mode == VB_MODE_LEGACY && page_to_pfn(newpage) > U32_MAX) {
+		rc = -EBUSY;
+		goto out_dq;
+	}
 
 	ent.pfn = page_to_pfn(page);
 	err = vb_send(vb, &vb->dq, &ent, 1, VB_MIGRATE_TIMEOUT, &x, &s);

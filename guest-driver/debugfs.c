@@ -9,7 +9,8 @@
  *         sent on the inflate queue without allocating anything; a
  *         bitmap line with the option vq=free goes on the free page
  *         queue instead, and "freeid N" sends a 4-byte buffer holding
- *         the __le32 N on the free page queue (README.md, "inject")
+ *         the __le32 N on the free page queue; "runs" sends frames
+ *         through the negotiated mode's own encoder (README.md, "inject")
  */
 #include <linux/debugfs.h>
 #include <linux/mm.h>
@@ -22,6 +23,9 @@
 #include <linux/virtio_ring.h>
 
 #include "vballoon.h"
+
+/* Most frames a runs line may name. */
+#define VB_INJECT_MAX_RUN_FRAMES	65536
 
 /* Longest line accepted by inject, bytes. */
 #define VB_INJECT_MAX_LINE	(1024 * 1024)
@@ -67,6 +71,7 @@ static void vb_show_state(struct seq_file *m, struct vballoon *vb)
 
 	seq_printf(m, "{\"version\":1,\"mode\":\"%s\"", vb->ops->name);
 	vb_json_u64(m, "max_order", vb->max_order);
+	vb_json_u64(m, "min_block_order", vb->min_block_order);
 	vb_json_bool(m, "whole_blocks_movable", vb->whole_movable);
 	vb_json_u64(m, "page_size_bytes", VBALLOON_PAGE_SIZE);
 	vb_json_bool(m, "stats_vq",
@@ -129,6 +134,7 @@ static void vb_show_free_page(struct seq_file *m, const struct vb_counters *k)
 	vb_json_u64(m, "bitmap_build_max_ns", k->bitmap_build_max_ns);
 	vb_json_u64(m, "bitmap_send_ns", k->bitmap_send_ns);
 	vb_json_u64(m, "bitmap_pages", k->bitmap_pages);
+	vb_json_u64(m, "bitmap_pages_total", k->bitmap_pages_total);
 	vb_json_u64(m, "bitmap_bytes", k->bitmap_bytes);
 	vb_json_u64(m, "bitmap_chunks", k->bitmap_chunks);
 	vb_json_u64(m, "bitmap_lock_max_ns", k->bitmap_lock_max_ns);
@@ -146,6 +152,7 @@ static void vb_show_counters(struct seq_file *m, const struct vb_counters *k,
 	vb_json_u64(m, "inflate_kicks", k->inflate_kicks);
 	vb_json_u64(m, "inflate_alloc_ns", k->inflate_alloc_ns);
 	vb_json_u64(m, "inflate_build_ns", k->inflate_build_ns);
+	vb_json_u64(m, "inflate_commit_ns", k->inflate_commit_ns);
 	vb_json_u64(m, "inflate_wait_ns", k->inflate_wait_ns);
 	vb_json_u64(m, "inflate_total_ns", k->inflate_ns);
 	vb_json_u64(m, "deflate_pages", k->deflate_pages);
@@ -256,6 +263,7 @@ struct vb_inject {
 	u64 reserved;		/* bitmap header reserved field */
 	bool freeid;		/* a freeid line: one __le32 id */
 	bool freevq;		/* sent on the free page queue */
+	bool runs;		/* (pfn, len) runs for the mode's encoder */
 };
 
 static char *vb_next_token(char **p)
@@ -314,7 +322,11 @@ static int vb_parse_line(char *line, size_t len, struct vb_inject *in)
 	t = vb_next_token(&p);
 	if (!t)
 		return -EINVAL;
-	if (!strcmp(t, "freeid")) {
+	if (!strcmp(t, "runs")) {
+		/* Encoded in the negotiated mode: vb_inject_runs(). */
+		in->runs = true;
+		m = VB_MODE_LEGACY;
+	} else if (!strcmp(t, "freeid")) {
 		/* An id is a one-entry legacy array on the free page queue. */
 		in->freeid = true;
 		in->freevq = true;
@@ -350,6 +362,32 @@ static int vb_inject_size(const struct vb_inject *in, size_t *bytes)
 	unsigned int i;
 	u64 item;
 
+	if (in->runs) {
+		u64 frames = 0, lo = U64_MAX, hi = 0;
+
+		/* Options are for crafted buffers, not for the encoder. */
+		if (!in->nnum || in->nnum % 2 || in->repeat != 1 || in->freevq)
+			return -EINVAL;
+		/*
+		 * Frames a physical address can have, within one window of
+		 * the encoder's scratch map: a wider span would be walked
+		 * window by window with the inflate queue held.
+		 */
+		for (i = 0; i < in->nnum; i += 2) {
+			if (!in->num[i + 1] ||
+			    in->num[i + 1] > VB_INJECT_MAX_RUN_FRAMES ||
+			    in->num[i] + in->num[i + 1] >
+			    1ULL << (MAX_PHYSMEM_BITS - PAGE_SHIFT))
+				return -EINVAL;
+			frames += in->num[i + 1];
+			lo = min(lo, in->num[i]);
+			hi = max(hi, in->num[i] + in->num[i + 1]);
+		}
+		if (frames > VB_INJECT_MAX_RUN_FRAMES || hi - lo > VB_MAP_BITS)
+			return -EINVAL;
+		*bytes = frames;
+		return 0;
+	}
 	if (in->freeid && (in->nnum != 1 || in->repeat != 1))
 		return -EINVAL;
 	switch (in->kind) {
@@ -507,6 +545,53 @@ static int vb_inject_free(struct vballoon *vb, const struct vb_inject *in,
 	return err;
 }
 
+/*
+ * A runs line: one order-0 entry per frame, sent as a batch through
+ * vb_send(), the negotiated mode's own encoder and transfer, so that a
+ * test can see what the encoder makes of a layout that a guest does not
+ * produce on demand.  Nothing is allocated or accounted as inflated; the
+ * frames should lie outside guest RAM.  Not in SG mode, whose encoder
+ * would hand the frames' struct pages to the DMA layer.
+ */
+static int vb_inject_runs(struct vballoon *vb, const struct vb_inject *in,
+			  size_t frames)
+{
+	struct vb_xfer x = {};
+	struct vb_sent sent;
+	struct vb_ent *ent;
+	unsigned int i, n = 0;
+	u64 f;
+	int err;
+
+	if (vb->mode == VB_MODE_SG)
+		return -EINVAL;
+	/* Legacy requests name frames in 32 bits. */
+	for (i = 0; vb->mode == VB_MODE_LEGACY && i < in->nnum; i += 2)
+		if (in->num[i] + in->num[i + 1] - 1 > U32_MAX)
+			return -EINVAL;
+	/* Allocate before taking the inflate queue's lock. */
+	ent = kvcalloc(frames, sizeof(*ent), GFP_KERNEL);
+	if (!ent)
+		return -ENOMEM;
+	for (i = 0; i < in->nnum; i += 2)
+		for (f = 0; f < in->num[i + 1]; f++)
+			ent[n++].pfn = in->num[i] + f;
+
+	err = mutex_lock_interruptible(&vb->iq.lock);
+	if (err)
+		goto out;
+	/* The worker's last batch is still with the host. */
+	err = vb->ilimbo ? -EBUSY : vb_queue_ready(vb, &vb->iq);
+	if (!err)
+		err = vb_send(vb, &vb->iq, ent, n, VB_INJECT_TIMEOUT, &x,
+			      &sent);
+	mutex_unlock(&vb->iq.lock);
+	vb_inject_count(vb, err);
+out:
+	kvfree(ent);
+	return err;
+}
+
 static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 			  size_t size)
 {
@@ -516,6 +601,8 @@ static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 
 	if (in->freevq)
 		return vb_inject_free(vb, in, size);
+	if (in->runs)
+		return vb_inject_runs(vb, in, size);
 
 	/* SG descriptors only make sense in SG mode, buffers only outside. */
 	if ((in->kind == VB_MODE_SG) != (vb->mode == VB_MODE_SG))

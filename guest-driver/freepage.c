@@ -540,6 +540,7 @@ static void vb_bitmap_account(struct vballoon *vb, bool done, u64 build_ns,
 	k->bitmap_build_max_ns = max(k->bitmap_build_max_ns, build_ns);
 	k->bitmap_send_ns = send_ns;
 	k->bitmap_pages = w->pages;
+	k->bitmap_pages_total += w->pages;
 	k->bitmap_bytes = bytes;
 	k->bitmap_chunks = w->chunks;
 	k->bitmap_lock_max_ns = max(k->bitmap_lock_max_ns, w->lock_max_ns);

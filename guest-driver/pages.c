@@ -22,7 +22,9 @@
 /*
  * High-order blocks: take what is free, never reclaim, compact or dip
  * into reserves for them (single pages still reclaim, like upstream).
- * They are unmovable, so they must not come from movable or CMA blocks.
+ * Blocks below pageblock order (only with max_order below it) are asked
+ * for as unmovable, so that they come from unmovable pageblocks where
+ * there are any, never from ZONE_MOVABLE or CMA.
  */
 #define VB_BLOCK_GFP	((GFP_HIGHUSER & ~__GFP_RECLAIM) | __GFP_NORETRY | \
 			 __GFP_NOWARN | __GFP_NOMEMALLOC)
@@ -44,11 +46,21 @@
 #define VB_WHOLE_GFP	((GFP_USER & ~__GFP_RECLAIM) | __GFP_MOVABLE | \
 			 __GFP_NORETRY | __GFP_NOWARN | __GFP_NOMEMALLOC)
 
-/* Whether pageblock-sized blocks may be taken as movable (VB_WHOLE_GFP). */
+/*
+ * The smallest block order worth taking, and whether pageblock-sized
+ * blocks may be taken as movable (VB_WHOLE_GFP).  Below pageblock order a
+ * block would be an unmovable island in a pageblock others use, pinned
+ * for the balloon's lifetime, so when order 9 (or 10) fails the ladder
+ * goes straight to single pages, which compaction can move.  Only a
+ * max_order below pageblock order (an experiment: smaller blocks) takes
+ * such blocks, unmovable, and says so in its stats.
+ */
 void vb_pages_init(struct vballoon *vb)
 {
 	int nid, z;
 
+	vb->min_block_order = vb->max_order >= pageblock_order ?
+			      pageblock_order : 1;
 	vb->whole_movable = true;
 	for_each_online_node(nid)
 		for (z = 0; z < MAX_NR_ZONES; z++)
@@ -184,8 +196,8 @@ static unsigned int vb_alloc_singles(struct vballoon *vb, unsigned int nr,
  * lock held.  An order that fails is not tried again in this batch.
  * Returns the entries filled.
  */
-unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
-			    struct vb_batch_cost *c)
+static unsigned int vb_alloc_some(struct vballoon *vb, unsigned long want,
+				  struct vb_batch_cost *c)
 {
 	unsigned int order = vb->max_order, nr = 0, o, got;
 	unsigned long pages = 0;
@@ -195,7 +207,7 @@ unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
 	while (nr < vb->batch_cap && pages < want) {
 		/* Never overshoot the target with a block. */
 		o = min_t(unsigned int, order, ilog2(want - pages));
-		if (!o) {
+		if (o < vb->min_block_order) {
 			got = min_t(unsigned long, want - pages,
 				    vb->batch_cap - nr);
 			got = vb_alloc_singles(vb, nr, got);
@@ -220,6 +232,38 @@ unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
 		cond_resched();
 	}
 	return nr;
+}
+
+/*
+ * Legacy requests name frames in 32 bits (as upstream's): a page at or
+ * above 16 TiB cannot be told to the host, so it goes straight back and
+ * the batch ends short, with a warning, instead of the host being given a
+ * truncated frame number (another page of the guest).
+ */
+static unsigned int vb_keep_nameable(struct vballoon *vb, unsigned int nr)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nr; i++) {
+		struct vb_ent *e = &vb->ibatch[i];
+
+		if (e->pfn + (1UL << e->order) - 1 <= U32_MAX) {
+			vb->ibatch[n++] = *e;
+			continue;
+		}
+		dev_warn_once(&vb->vdev->dev,
+			      "legacy mode names frames in 32 bits: memory above 16 TiB is not ballooned\n");
+		vb_free_fresh(e, 1);
+	}
+	return n;
+}
+
+unsigned int vb_alloc_batch(struct vballoon *vb, unsigned long want,
+			    struct vb_batch_cost *c)
+{
+	unsigned int nr = vb_alloc_some(vb, want, c);
+
+	return vb->mode == VB_MODE_LEGACY ? vb_keep_nameable(vb, nr) : nr;
 }
 
 /* The host never saw these (or forgot them in a reset): straight back. */
@@ -309,6 +353,7 @@ static void vb_commit_chunk(struct vballoon *vb, const struct vb_ent *ent,
 void vb_commit(struct vballoon *vb, const struct vb_ent *ent, unsigned int nr,
 	       struct vb_batch_cost *c)
 {
+	u64 t0 = ktime_get_ns();
 	unsigned int i, n;
 
 	for (i = 0; i < nr; i += n) {
@@ -318,6 +363,7 @@ void vb_commit(struct vballoon *vb, const struct vb_ent *ent, unsigned int nr,
 		vb_unlock(vb);
 		cond_resched();
 	}
+	c->commit_ns += ktime_get_ns() - t0;
 }
 
 /*

@@ -167,6 +167,7 @@ struct vb_counters {
 	u64 inflate_kicks;	/* inflate queue notifications */
 	u64 inflate_alloc_ns;	/* allocating pages, ns */
 	u64 inflate_build_ns;	/* encoding inflate requests, ns */
+	u64 inflate_commit_ns;	/* filing acknowledged pages, ns */
 	u64 inflate_wait_ns;	/* first add to last completion, ns */
 	u64 inflate_ns;		/* whole inflate batches, ns */
 	u64 deflate_pages;	/* pages taken back */
@@ -216,6 +217,7 @@ struct vb_counters {
 	u64 bitmap_build_max_ns;	/* longest walk, ns */
 	u64 bitmap_send_ns;	/* last send, id to every buffer back, ns */
 	u64 bitmap_pages;	/* frames marked free in the last bitmap */
+	u64 bitmap_pages_total;	/* ... in every bitmap since the reset */
 	u64 bitmap_bytes;	/* bytes of records in the last bitmap */
 	u64 bitmap_chunks;	/* zone-lock holds of the last scan */
 	u64 bitmap_lock_max_ns;	/* longest hold of a zone lock, ns */
@@ -228,6 +230,7 @@ struct vb_batch_cost {
 	u64 alloc_fail[VB_NR_ORDERS];	/* failed allocations, by order */
 	u64 splits;		/* blocks split */
 	u64 alloc_ns;		/* allocating, ns (inflate) */
+	u64 commit_ns;		/* filing into the balloon, ns (inflate) */
 	u64 free_ns;		/* freeing, ns (deflate) */
 	u64 total_ns;		/* the whole batch, ns */
 	struct vb_xfer x;	/* transfer cost */
@@ -275,6 +278,7 @@ struct vballoon {
 	enum vb_mode mode;		/* negotiated transfer mode */
 	const struct vb_mode_ops *ops;	/* vb_modes[mode] */
 	unsigned int max_order;		/* largest block order */
+	unsigned int min_block_order;	/* smaller: single pages */
 	bool whole_movable;		/* pageblock-sized blocks: movable */
 	bool tell_host_first;		/* MUST_TELL_HOST negotiated */
 	bool deflate_on_oom;		/* DEFLATE_ON_OOM negotiated */

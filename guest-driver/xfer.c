@@ -223,7 +223,7 @@ static size_t vb_legacy_fill(struct vb_cur *c, void *buf)
 		len = vb_cur_run(c, VBALLOON_LEGACY_MAX_PFNS - n, &pfn);
 		if (!len)
 			break;
-		/* Frames above 2^32 cannot be named; guests here are small. */
+		/* vb_alloc_batch() and compaction keep frames below 2^32. */
 		for (i = 0; i < len; i++)
 			pfns[n++] = cpu_to_le32(pfn + i);
 	}
@@ -252,9 +252,21 @@ static size_t vb_bitmap_fill(struct vb_cur *c, void *buf)
 	size_t pos = 0;
 
 	while ((len = vb_cur_peek(c, ULONG_MAX, &pfn))) {
-		if (hdr && (pfn < end || pfn - end > VB_BITMAP_GAP_MAX ||
-			    pfn + len - base > VBALLOON_BITMAP_MAX_PAGES ||
-			    pos + vb_bitmap_bytes(pfn + len - base) > cap)) {
+		/*
+		 * Frames within the open record's last word cost no byte and
+		 * stay below its frame limit (base and the limit are multiples
+		 * of 64): they always join it.  So a record is only ever
+		 * closed at a word boundary or before a gap, and the next one,
+		 * starting at its first frame rounded down to 64, never
+		 * overlaps it.
+		 */
+		if (hdr && pfn >= end &&
+		    pfn < ALIGN(end, VBALLOON_BITMAP_ALIGN_PAGES))
+			len = min(len,
+				  ALIGN(end, VBALLOON_BITMAP_ALIGN_PAGES) - pfn);
+		else if (hdr && (pfn < end || pfn - end > VB_BITMAP_GAP_MAX ||
+				 pfn + len - base > VBALLOON_BITMAP_MAX_PAGES ||
+				 pos + vb_bitmap_bytes(pfn + len - base) > cap)) {
 			pos += vb_bitmap_bytes(end - base);
 			hdr = NULL;
 		}
@@ -764,6 +776,9 @@ static int vb_queue_alloc(struct vballoon *vb, struct vb_queue *q)
 		BUILD_BUG_ON(VBALLOON_CHUNK_MAX_PER_REQ *
 			     sizeof(struct vballoon_chunk) > VB_BUF_BYTES);
 		BUILD_BUG_ON(VBALLOON_BITMAP_MAX_REQ_BYTES > VB_BUF_BYTES);
+		/* vb_bitmap_fill(): a record's last word is within its limit. */
+		BUILD_BUG_ON(VBALLOON_BITMAP_MAX_PAGES %
+			     VBALLOON_BITMAP_ALIGN_PAGES);
 		want = min_t(unsigned int, VB_NR_BUFS, ring);
 		for (q->nr_bufs = 0; q->nr_bufs < want; q->nr_bufs++) {
 			q->buf[q->nr_bufs] = kmalloc(VB_BUF_BYTES,

@@ -7,6 +7,10 @@
  *   bbload churn SIZE SECS   allocate, touch and free SIZE repeatedly for
  *                            SECS seconds (pressure while the balloon moves)
  *   bbload hold SIZE         allocate and touch SIZE, then sleep until killed
+ *   bbload sieve SIZE        allocate and touch SIZE page by page, give every
+ *                            other page back, then sleep until killed: the
+ *                            free memory it leaves is single pages, with no
+ *                            free block of order 1 or more among them
  *   bbload verify SIZE SECS  write a pattern unique to each page of SIZE,
  *                            wait SECS, read it all back; exit 1 if any
  *                            page lost its data (a host that discarded
@@ -128,6 +132,40 @@ static int cmd_hold(uint64_t bytes)
 		return 1;
 	}
 	printf("{\"held_bytes\": %llu}\n", (unsigned long long)bytes);
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
+
+static int cmd_sieve(uint64_t bytes)
+{
+	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t off, freed = 0;
+
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "bbload: cannot map %llu bytes: %s\n",
+			(unsigned long long)bytes, strerror(errno));
+		return 1;
+	}
+	/* One page per fault, so that neighbours in memory are neighbours here. */
+	if (madvise(p, bytes, MADV_NOHUGEPAGE) && errno != EINVAL) {
+		fprintf(stderr, "bbload: MADV_NOHUGEPAGE: %s\n", strerror(errno));
+		return 1;
+	}
+	for (off = 0; off < bytes; off += PAGE)
+		p[off] = (char)(off >> 12 | 1);
+	for (off = PAGE; off < bytes; off += 2 * PAGE) {
+		if (madvise(p + off, PAGE, MADV_DONTNEED)) {
+			fprintf(stderr, "bbload: MADV_DONTNEED: %s\n",
+				strerror(errno));
+			return 1;
+		}
+		freed += PAGE;
+	}
+	printf("{\"held_bytes\": %llu, \"freed_bytes\": %llu}\n",
+	       (unsigned long long)(bytes - freed), (unsigned long long)freed);
 	fflush(stdout);
 	for (;;)
 		pause();
@@ -355,7 +393,7 @@ static int cmd_meminfo(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: bbload touch SIZE | churn SIZE SECS | "
-		"hold SIZE | verify SIZE SECS | guard SIZE DIR | "
+		"hold SIZE | sieve SIZE | verify SIZE SECS | guard SIZE DIR | "
 		"writer SIZE DIR | selftest | meminfo\n");
 	return 2;
 }
@@ -374,6 +412,8 @@ int main(int argc, char **argv)
 		return cmd_touch(bytes);
 	if (argc == 3 && !strcmp(argv[1], "hold"))
 		return cmd_hold(bytes);
+	if (argc == 3 && !strcmp(argv[1], "sieve"))
+		return cmd_sieve(bytes);
 	if (argc == 4 && !strcmp(argv[1], "churn"))
 		return cmd_churn(bytes, atof(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "guard"))

@@ -3,7 +3,9 @@
 # pages (max_order=0) and small blocks (max_order=4); 32-device-modes.t
 # covers max_order=9.  The device offers every mode bit and the driver
 # acknowledges exactly the one asked for; inflate, a 3-page deflate and the
-# full deflate are exact on both sides and the device rejects nothing.
+# full deflate are exact on both sides and the device rejects nothing; the
+# balloon holds order-4 blocks or single pages as asked, and the 3-page
+# deflate splits a block only when no single page is held.
 . "$(dirname "$0")/lib/driver.bash"
 drv_require patched
 
@@ -11,7 +13,7 @@ MEM=1024
 TARGET=640
 PAGES=$(((MEM - TARGET) * 256))
 ALL=",page-bitmap=on,chunk-transfer=on,sg=on"
-PER_VM=10
+PER_VM=12
 # mode  acknowledged balloonbench bits (16-20)
 MODES=("bitmap $((1 << 16))" "chunk $((1 << 17))" "sg $((1 << 18))")
 ORDERS=(0 4)
@@ -42,11 +44,29 @@ run() {
 	drv_snap
 	is "$(dev_stat .inflate.pages) $(drv_stat .inflate_pages)" "$PAGES $PAGES" \
 		"$name: host and guest count every page once"
+	# The balloon is made of what max_order asks for: order-4 blocks on
+	# a free guest, or single pages only.
+	if ((order == 4)); then
+		is "$(drv_stat '.balloon_blocks_by_order[4]')" $((PAGES / 16)) \
+			"$name: the balloon is order-4 blocks"
+	else
+		is "$(drv_stat '[.balloon_blocks_by_order[0], ([.balloon_blocks_by_order[1:][]] | add)] | map(tostring) | join(" ")')" \
+			"$PAGES 0" "$name: the balloon is single pages"
+	fi
 
 	rest=$(((TARGET << 20) + 12288))
 	is "$(dev_balloon_bytes $rest)" $rest "$name: 3-page deflate exact"
 	dev_snap
 	is "$(dev_stat .deflate.pages)" 3 "$name: host saw 3 pages deflated"
+	drv_snap
+	if ((order == 4)); then
+		# No single page was held: one block is split, 13 pages stay.
+		is "$(drv_stat '[.deflate_splits, .balloon_blocks_by_order[0]] | map(tostring) | join(" ")')" \
+			"1 13" "$name: the 3-page deflate split one block"
+	else
+		is "$(drv_stat '[.deflate_splits, .balloon_blocks_by_order[0]] | map(tostring) | join(" ")')" \
+			"0 $((PAGES - 3))" "$name: the 3-page deflate gave back single pages"
+	fi
 
 	is "$(dev_balloon_to "$MEM")" $((MEM << 20)) "$name: full deflate exact"
 	dev_snap

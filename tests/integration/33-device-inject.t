@@ -4,7 +4,9 @@
 # device never acts on them, QMP keeps answering and the queues keep
 # serving: a real inflate afterwards is exact.  Every address injected lies
 # outside guest RAM, so a device that wrongly accepted one would show in
-# the page counter instead of corrupting the guest.  Last, a chunk across two
+# the page counter instead of corrupting the guest.  "runs" lines go through
+# the driver's own encoder instead: among them runs across a bitmap record's
+# frame limit, where records must not overlap.  Last, a chunk across two
 # pc-dimms mapped back to back (left offline in the guest) is split and
 # both parts are discarded.
 . "$(dirname "$0")/lib/device.bash"
@@ -22,6 +24,7 @@ LEGACY_CASES=(
 	"legacy 0xfee00|not-ram=1"
 	"legacy 0xffffffff|not-ram=1"
 	"legacy repeat=256 0x40000|not-ram=256"
+	"runs 0x40000 3|not-ram=3"
 )
 BITMAP_CASES=(
 	"bitmap reserved=1 0x40000 64 0x1|reserved-nonzero=1"
@@ -35,7 +38,9 @@ BITMAP_CASES=(
 	"bitmap 0x3ffc0 128 0 0xffffffff00000000|not-ram=1"
 	"bitmap 0xfee00 64 0xffffffffffffffff|not-ram=1"
 	"bitmap repeat=4097 0x40000 64 0x1|too-large=1"
-	"bitmap repeat=3 0x40000 64 0x5|not-ram=6"
+	"bitmap repeat=3 0x40000 64 0x5|not-ram=2,overlap=2"
+	"runs 0x40000 3 0x40010 2|not-ram=2"
+	"@runs-across-limit|not-ram=2624"
 )
 CHUNK_CASES=(
 	"chunk 0x40000000 0x1000|not-ram=1"
@@ -47,6 +52,7 @@ CHUNK_CASES=(
 	"chunk 0xfffc0000 0x40000|not-ram=1"
 	"chunk 0x3ff00000 0x200000|not-ram=1"
 	"chunk repeat=4097 0x40000000 0x1000|too-large=1"
+	"runs 0x40000 3 0x40010 2|not-ram=2"
 	"chunk 0x40000000 0x1000 0x40000000 0 0x40000001 0x1000|not-ram=1,zero-length=1,misaligned=1"
 )
 SG_CASES=(
@@ -81,6 +87,27 @@ ncases=$((${#LEGACY_CASES[@]} + ${#BITMAP_CASES[@]} + ${#CHUNK_CASES[@]} +
 	${#SG_CASES[@]} + ${#HOLE_SG_CASES[@]} + ${#HOLE_CHUNK_CASES[@]}))
 plan $((ncases + 6 * PER_VM + 5))
 
+# send_line LINE: inject LINE, or, for @runs-across-limit, the encoder's
+# own output (a "runs" line built in the guest, 42 KB, written at once):
+# pairs of frames every 100 frames from 4 GiB (not RAM here), then a pair
+# across the first record's 262144-frame limit, inside one 64-frame word.
+# The first record takes the pair's first frame and ends at the limit, the
+# second starts there: 2624 ranges.  It used to close early and start the
+# second record 64 frames below the limit, below the first one's end
+# ("overlap", and 2622 ranges).
+send_line() {
+	case $1 in
+	@runs-across-limit)
+		dev_guest "awk 'BEGIN { b = 1048576
+			printf \"runs\"
+			for (k = 0; k < 2622; k++) printf \" %d 2\", b + 100 * k
+			printf \" %d 2\\n\", b + 262143 }' >/tmp/runs &&
+			dd if=/tmp/runs of=/sys/kernel/debug/vballoon/inject bs=1M 2>/dev/null"
+		;;
+	*) dev_inject "$1" ;;
+	esac
+}
+
 # inject_case "LINE|reason=n,...": one test, ok when the line was accepted
 # by the guest, each named counter rose by n, no other reason moved, and
 # no page was acted on.
@@ -88,7 +115,7 @@ inject_case() {
 	local line=${1%%|*} want=${1#*|} before after spec reason n d sum=0 bad=""
 	dev_snap
 	before=$DEV_LAST_STATS
-	if ! dev_inject "$line" >/dev/null 2>&1; then
+	if ! send_line "$line" >/dev/null 2>&1; then
 		not_ok "$line: guest could not inject"
 		return
 	fi

@@ -40,7 +40,7 @@ CASES=(
 	"bitmap vq=free 0xc0 64 0x1000000000000|not-ram=1|0"
 	"bitmap vq=free repeat=4097 0x100 64 0x1|too-large=1|0"
 	"bitmap vq=free 0x100 64 0xff|-|8"
-	"bitmap vq=free repeat=3 0x40000 64 0x5|not-ram=6|0"
+	"bitmap vq=free repeat=3 0x40000 64 0x5|not-ram=2,overlap=2|0"
 )
 
 plan $((5 + 15 + ${#CASES[@]} + 9))

@@ -133,20 +133,31 @@ dev_stop() {
 dev_chat() {
 	local sock=$1 sync=$2 sync_re=$3 cmd=$4 line rc=1 synced=0
 	local LC_ALL=C deadline=$((SECONDS + ${DEV_CHAT_TIMEOUT:-30}))
+	local in out st
 	coproc DEV_CO { exec socat - "UNIX-CONNECT:$sock" 2>/dev/null; }
-	printf '%s\n' "$sync" >&"${DEV_CO[1]}"
+	# bash unsets DEV_CO once socat is gone (no socket: at once).
+	in=${DEV_CO[0]:-} out=${DEV_CO[1]:-}
+	if [[ -z $in || -z $out ]]; then
+		wait "$DEV_CO_PID" 2>/dev/null
+		return 1
+	fi
+	printf '%s\n' "$sync" >&"$out" 2>/dev/null || deadline=0
 	while ((SECONDS < deadline)); do
-		if ! IFS= read -r -t 2 line <&"${DEV_CO[0]}"; then
+		IFS= read -r -t 2 line <&"$in" 2>/dev/null
+		st=$?
+		if ((st > 128)); then
 			# A reply may be lost while the guest side opens its port:
 			# sync again, as a client of qemu-ga is expected to.
-			((synced)) || printf '%s\n' "$sync" >&"${DEV_CO[1]}" || break
+			((synced)) || printf '%s\n' "$sync" >&"$out" 2>/dev/null || break
 			continue
 		fi
+		# End of file (socat gone) with nothing read: no reply comes.
+		((st)) && [[ -z $line ]] && break
 		line=${line//$'\xff'/}
 		if ((!synced)); then
 			if [[ $line =~ $sync_re ]]; then
 				synced=1
-				printf '%s\n' "$cmd" >&"${DEV_CO[1]}"
+				printf '%s\n' "$cmd" >&"$out" 2>/dev/null || break
 			fi
 			continue
 		fi

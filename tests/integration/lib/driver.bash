@@ -43,10 +43,12 @@ drv_memtotal() {
 	dev_guest "cat /proc/meminfo" | awk '/^MemTotal:/ { print $2 }'
 }
 
-# The guest kernel log lines that mean something went wrong; none: empty.
+# The guest kernel log lines that mean something went wrong, with the
+# lines around them (the trace, what came before); none: empty.
 drv_dmesg_bad() {
 	dev_guest dmesg |
-		grep -E 'WARNING|BUG|Oops|Call Trace|Bad page|general protection' || true
+		grep -E -B8 -A30 'WARNING|BUG|Oops|Call Trace|Bad page|general protection' |
+		head -80 || true
 }
 
 # check_clean WHAT: ok when the guest kernel log shows no warning or oops.
