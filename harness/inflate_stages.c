@@ -3,11 +3,13 @@
  * The per-stage breakdown of an inflate and the table that shows it.
  *
  * Guest counters (vballoon debugfs stats): inflate_alloc_ns,
- * inflate_build_ns, inflate_wait_ns (request added to completion).
+ * inflate_build_ns, inflate_wait_ns (request added to completion),
+ * inflate_commit_ns.
  * Host counters (device stage-stats, "inflate" object): translate-ns,
  * discard-ns, handle-ns (whole queue handler).  Stages, in ms:
  *   guest_alloc      allocating the pages
  *   guest_build      building messages
+ *   guest_commit     filing acknowledged pages into the balloon
  *   transport        guest waiting minus host handling: notification,
  *                    scheduling, vCPU exits (0 if the host work overlapped)
  *   host_queue       host handler minus translation and discard
@@ -44,13 +46,14 @@ void inflate_stages(json_t *sample, double wall_ms, json_t *guest,
 	json_t *hi = json_object_get(host, "inflate");
 	double alloc = ns_ms(guest, "inflate_alloc_ns");
 	double build = ns_ms(guest, "inflate_build_ns");
+	double commit = ns_ms(guest, "inflate_commit_ns");
 	double wait = ns_ms(guest, "inflate_wait_ns");
 	double xlate = ns_ms(hi, "translate-ns");
 	double discard = ns_ms(hi, "discard-ns");
 	double handle = ns_ms(hi, "handle-ns");
 	double queue = handle - xlate - discard;
 	double transport = wait - handle;
-	double parts[6], known = 0;
+	double parts[7], known = 0;
 	unsigned i;
 
 	if (isnan(handle))
@@ -59,6 +62,7 @@ void inflate_stages(json_t *sample, double wall_ms, json_t *guest,
 		transport = 0;	/* host work overlapped the guest's */
 	put(sample, RK_STAGE_ALLOC_MS, alloc);
 	put(sample, RK_STAGE_BUILD_MS, build);
+	put(sample, RK_STAGE_COMMIT_MS, commit);
 	put(sample, RK_STAGE_TRANSPORT_MS, transport);
 	put(sample, RK_STAGE_QUEUE_MS, queue);
 	put(sample, RK_STAGE_XLATE_MS, xlate);
@@ -69,7 +73,8 @@ void inflate_stages(json_t *sample, double wall_ms, json_t *guest,
 	parts[3] = queue;
 	parts[4] = xlate;
 	parts[5] = discard;
-	for (i = 0; i < 6; i++)
+	parts[6] = commit;
+	for (i = 0; i < 7; i++)
 		if (!isnan(parts[i]))
 			known += parts[i];
 	put(sample, RK_STAGE_REST_MS, wall_ms - known);
@@ -119,7 +124,7 @@ static double reference_ms(json_t *rpt, const char *name)
 void inflate_print_table(json_t *rpt)
 {
 	static const char *const stages[] = {
-		RK_STAGE_ALLOC_MS, RK_STAGE_BUILD_MS,
+		RK_STAGE_ALLOC_MS, RK_STAGE_BUILD_MS, RK_STAGE_COMMIT_MS,
 		RK_STAGE_TRANSPORT_MS, RK_STAGE_QUEUE_MS,
 		RK_STAGE_XLATE_MS, RK_STAGE_DISCARD_MS,
 		RK_STAGE_REST_MS,
@@ -134,9 +139,9 @@ void inflate_print_table(json_t *rpt)
 		if ((int)strlen(json_string_value(json_object_get(row, "name"))) > w)
 			w = (int)strlen(json_string_value(json_object_get(row,
 								  "name")));
-	printf("%-*s %10s %10s %8s %7s %7s %7s %7s %7s %7s %7s", w, "ROW",
-	       "INFLATE_MS", "DEFLATE_MS", "SPEEDUP", "ALLOC", "BUILD", "TRANSP",
-	       "QUEUE", "XLATE", "DISCARD", "REST");
+	printf("%-*s %10s %10s %8s %7s %7s %7s %7s %7s %7s %7s %7s", w, "ROW",
+	       "INFLATE_MS", "DEFLATE_MS", "SPEEDUP", "ALLOC", "BUILD", "COMMIT",
+	       "TRANSP", "QUEUE", "XLATE", "DISCARD", "REST");
 	printf("\n");
 	json_array_foreach(rows, i, row) {
 		ms = summary_median(row, RK_INFLATE_MS);

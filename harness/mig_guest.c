@@ -315,7 +315,7 @@ void mig_driver_counters(struct mig_run *r)
 			json_object_set_new(r->sample, MIG_GUEST_SEND_MS,
 				json_real(mig_num(k, "bitmap_send_ns") / 1e6));
 		json_object_set_new(r->sample, MIG_GUEST_PAGES, json_integer(
-			(json_int_t)mig_num(k, bm ? "bitmap_pages" :
+			(json_int_t)mig_num(k, bm ? "bitmap_pages_total" :
 					    "hint_pages")));
 	}
 	json_object_set_new(r->sample, "guest_counters", k);

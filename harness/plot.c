@@ -29,7 +29,8 @@
 char plot_report_dir[512] = ".";
 
 static const char *const plot_stages[] = {
-	RK_STAGE_ALLOC_MS, RK_STAGE_BUILD_MS, RK_STAGE_TRANSPORT_MS,
+	RK_STAGE_ALLOC_MS, RK_STAGE_BUILD_MS, RK_STAGE_COMMIT_MS,
+	RK_STAGE_TRANSPORT_MS,
 	RK_STAGE_QUEUE_MS, RK_STAGE_XLATE_MS, RK_STAGE_DISCARD_MS,
 	RK_STAGE_REST_MS,
 };
@@ -85,7 +86,8 @@ static void plot_panels(FILE *fp, const char *dir, const char *title,
 			const char *accel)
 {
 	static const char *const labels[] = {
-		"guest alloc", "guest build", "transport", "host queue",
+		"guest alloc", "guest build", "guest commit", "transport",
+		"host queue",
 		"host translate", "host discard", "rest",
 	};
 	unsigned s;

@@ -14,6 +14,7 @@
 #define RK_TOUCH_BYTES		"touch_bytes"
 #define RK_STAGE_ALLOC_MS	"stage_guest_alloc_ms"
 #define RK_STAGE_BUILD_MS	"stage_guest_build_ms"
+#define RK_STAGE_COMMIT_MS	"stage_guest_commit_ms"
 #define RK_STAGE_TRANSPORT_MS	"stage_transport_ms"
 #define RK_STAGE_QUEUE_MS	"stage_host_queue_ms"
 #define RK_STAGE_XLATE_MS	"stage_host_translate_ms"

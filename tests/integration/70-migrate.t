@@ -69,6 +69,7 @@ check "hint: the held blocks were given back after DONE" \
 	test "$(row hint guest_counters.hint_freed_pages)" -eq "$(row hint guest_counters.hint_pages)"
 check "bitmap: the guest described free pages" \
 	test "$(row bitmap guest_free_pages)" -gt $((100 << 8))
+diag "bitmap: $(q '.rows[] | select(.name == "bitmap") | .runs[0] | {guest_free_pages, c: (.guest_counters | with_entries(select(.key | startswith("bitmap")))), d: .device_free_page} | tostring')"
 check "bitmap: the device cleared them from the dirty bitmap" \
 	test "$(row bitmap device_free_page.pages_described)" -gt $((100 << 8))
 check "bitmap: no bitmap was rejected" \
