@@ -80,10 +80,7 @@ is "$(drv_stat '[.inflate_pages, .balloon_pages] | map(tostring) | join(" ")')" 
 # order, which would pin an unmovable island in a pageblock others use.
 is "$(dev_balloon_to "$MEM")" $((MEM << 20)) "fragmented: balloon empty first"
 dev_guest "echo 0 > $DRV_DEBUGFS/stats; bbload sieve 600M >/tmp/sieve.out 2>&1 </dev/null & echo \$! >/tmp/sieve.pid" >/dev/null
-for ((i = 0; i < 240; i++)); do
-	dev_guest "test -s /tmp/sieve.out" && break
-	sleep 0.5
-done
+wait_until 120 dev_guest "test -s /tmp/sieve.out" >/dev/null || true
 diag "sieve: $(dev_guest "cat /tmp/sieve.out")"
 is "$(dev_balloon_to "$TARGET")" $((TARGET << 20)) "fragmented: inflate exact"
 drv_snap
@@ -116,28 +113,25 @@ is "$(drv_stat '.balloon_blocks_by_order[4]')" $((PAGES / 16)) \
 # again afterwards.
 dev_guest "echo deep > /sys/power/mem_sleep; echo mem > /sys/power/state" >/dev/null 2>&1 &
 spid=$!
-for ((i = 0; i < 240; i++)); do
-	[[ $(dev_qmp query-status | jq -r .status) == suspended ]] && break
-	sleep 0.5
-done
+guest_suspended() { [[ $(dev_qmp query-status | jq -r .status) == suspended ]]; }
+wait_until 120 guest_suspended || true
 is "$(dev_qmp query-status | jq -r .status)" suspended "suspend: the guest sleeps (S3)"
 dev_qmp_ok system_wakeup
 wait_exit $spid 120 || true
-for ((i = 0; i < 120; i++)); do
+# Both sides at the target again; got: what they say.
+both_at_target() {
 	drv_snap
 	got="$(drv_stat .balloon_pages) $(dev_qmp query-balloon | jq .actual)"
-	[[ $got == "$PAGES $((TARGET << 20))" ]] && break
-	sleep 0.5
-done
+	[[ $got == "$PAGES $((TARGET << 20))" ]]
+}
+wait_until 60 both_at_target || true
 is "$got" "$PAGES $((TARGET << 20))" "resume: the balloon is at its target again on both sides"
 is "$(dev_balloon_to $((TARGET + 64)))" $(((TARGET + 64) << 20)) "resume: the balloon moves again"
 
 # PCI unplug while inflated: remove gives every page back.
 dev_qmp_ok device_del '{"id":"balloon0"}'
-for ((i = 0; i < 120; i++)); do
-	dev_guest "test -e /sys/bus/virtio/drivers/vballoon/virtio*" >/dev/null 2>&1 || break
-	sleep 0.5
-done
+device_gone() { ! dev_guest "test -e /sys/bus/virtio/drivers/vballoon/virtio*" >/dev/null 2>&1; }
+wait_until 60 device_gone || true
 check "unplug: the device left the guest" \
 	dev_guest "! test -e /sys/bus/virtio/drivers/vballoon/virtio*"
 is "$(drv_memtotal)" "$total0" "unplug: MemTotal back"

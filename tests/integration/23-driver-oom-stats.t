@@ -35,12 +35,12 @@ is "$(drv_stat '.balloon_pages + .oom_pages')" $(((MEM - TARGET) * 256)) \
 	"balloon shrank by exactly what the notifier freed"
 check "no OOM kill" dev_guest "! dmesg | grep -q 'Out of memory'"
 # The worker tells the host the new size soon after the notifier ran.
-for ((i = 0; i < 20; i++)); do
+actual_follows() {
 	actual=$(dev_qmp query-balloon | jq .actual)
 	drv_snap
-	[[ $actual == $(((MEM << 20) - $(drv_stat .balloon_pages) * 4096)) ]] && break
-	sleep 0.5
-done
+	[[ $actual == $(((MEM << 20) - $(drv_stat .balloon_pages) * 4096)) ]]
+}
+wait_until 10 actual_follows || true
 is "$actual" $(((MEM << 20) - $(drv_stat .balloon_pages) * 4096)) \
 	"the host's actual follows what the notifier freed"
 
@@ -56,10 +56,10 @@ is "$(jq '.stats."stat-total-memory"' <<<"$stats")" $((total0 * 1024)) \
 free1=$(jq '.stats."stat-free-memory"' <<<"$stats")
 t1=$(jq '."last-update"' <<<"$stats")
 dev_guest "bbload hold 200M >/dev/null 2>&1 </dev/null & echo \$! >/tmp/hold.pid" >/dev/null
-for ((i = 0; i < 60; i++)); do
-	sleep 1
-	[[ $(dev_guest "cat /proc/\$(cat /tmp/hold.pid)/status" | awk '/^VmRSS:/ { print $2 }') -ge 204800 ]] && break
-done
+holds_200m() {
+	[[ $(dev_guest "cat /proc/\$(cat /tmp/hold.pid)/status" | awk '/^VmRSS:/ { print $2 }') -ge 204800 ]]
+}
+wait_until 60 holds_200m || true
 sleep 3
 stats=$(dev_qmp qom-get '{"path":"/machine/peripheral/balloon0","property":"guest-stats"}')
 cmp_ok "$(jq '."last-update"' <<<"$stats")" -gt "$t1" "stats queue: refreshed on later polls"

@@ -62,6 +62,18 @@ wait_for_text() {
 	return 1
 }
 
+# wait_until SECS CMD...: run CMD every second until it succeeds (0) or
+# SECS seconds have passed (1).
+wait_until() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs; i++)); do
+		"$@" && return 0
+		sleep 1
+	done
+	"$@"
+}
+
 # Exit status of background job $1, or 124 when it still runs after $2
 # seconds: then it is killed, so that a hung harness fails the test instead
 # of hanging it.
