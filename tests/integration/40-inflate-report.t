@@ -59,18 +59,28 @@ check "compare of a report with itself: no change called real" \
 # beyond 25 % plus the noise (about 40-60 % in all) to fail: the order-9
 # rows losing their blocks (90x -> a few x) or a mode falling back to
 # single pages.  The note of issue 9 has the figures.
+#
+# Only runs of the same CPU model count: speed-ups are not comparable
+# across hosts.  On an Intel Xeon host the stock row deflated in 215 ms
+# against 400-640 ms on the AMD EPYC host of the first six runs, while the
+# order-9 rows' deflate stayed at about 4.5 ms on both, so their speed-up
+# was 44x instead of 86x: a "regression" of 49 % that no change made.
 accel=$(jq -r .host.accelerator "$report" 2>/dev/null || echo none)
-bases=("$TOP/results/baselines/inflate-ci-$accel"/*.json)
-if [[ -f ${bases[0]} ]]; then
+cpu=$(jq -r '.host.cpu_model // "unknown"' "$report" 2>/dev/null || echo unknown)
+bases=()
+for b in "$TOP/results/baselines/inflate-ci-$accel"/*.json; do
+	[[ -f $b && $(jq -r '.host.cpu_model // ""' "$b") == "$cpu" ]] && bases+=("$b")
+done
+if ((${#bases[@]})); then
 	args=()
 	for b in "${bases[@]}"; do args+=(--baseline "$b"); done
 	rc=0
 	"$BB" gate "${args[@]}" "$report" \
 		--max-regress "${BB_GATE_MAX_REGRESS:-25%}" >"$T_TMP/gate" 2>&1 || rc=$?
 	diag "$(cat "$T_TMP/gate")"
-	check "gate against ${#bases[@]} baseline runs in results/baselines/inflate-ci-$accel passes" \
+	check "gate against ${#bases[@]} baseline runs in results/baselines/inflate-ci-$accel ($cpu) passes" \
 		test "$rc" -eq 0
 else
-	skip "no baseline for accelerator $accel (results/baselines/inflate-ci-$accel/)"
+	skip "no baseline for accelerator $accel on a '$cpu' host (results/baselines/inflate-ci-$accel/)"
 fi
 done_testing
