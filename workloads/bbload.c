@@ -75,21 +75,34 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Map, write one word per page, and optionally unmap. */
-static char *touch(uint64_t bytes, int keep)
+#define TOUCH_KEEP	1	/* leave the memory mapped */
+#define TOUCH_SMALL	2	/* one page per fault: no transparent huge page */
+
+/*
+ * Map, write one word per page, and unmap unless TOUCH_KEEP.  Returns the
+ * mapping's address (no longer valid once unmapped), or NULL with errno.
+ */
+static char *touch(uint64_t bytes, int flags)
 {
 	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	uint64_t off;
+	int err;
 
 	if (p == MAP_FAILED)
 		return NULL;
+	/* EINVAL: a kernel without THP, where every fault is one page. */
+	if ((flags & TOUCH_SMALL) && madvise(p, bytes, MADV_NOHUGEPAGE) &&
+	    errno != EINVAL) {
+		err = errno;
+		munmap(p, bytes);
+		errno = err;
+		return NULL;
+	}
 	for (off = 0; off < bytes; off += PAGE)
 		p[off] = (char)(off >> 12 | 1);
-	if (!keep) {
+	if (!(flags & TOUCH_KEEP))
 		munmap(p, bytes);
-		return p;
-	}
 	return p;
 }
 
@@ -126,7 +139,7 @@ static int cmd_churn(uint64_t bytes, double secs)
 
 static int cmd_hold(uint64_t bytes)
 {
-	if (!touch(bytes, 1)) {
+	if (!touch(bytes, TOUCH_KEEP)) {
 		fprintf(stderr, "bbload: cannot map %llu bytes: %s\n",
 			(unsigned long long)bytes, strerror(errno));
 		return 1;
@@ -140,22 +153,15 @@ static int cmd_hold(uint64_t bytes)
 
 static int cmd_sieve(uint64_t bytes)
 {
-	char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* Small pages, so that neighbours in memory are neighbours here. */
+	char *p = touch(bytes, TOUCH_KEEP | TOUCH_SMALL);
 	uint64_t off, freed = 0;
 
-	if (p == MAP_FAILED) {
+	if (!p) {
 		fprintf(stderr, "bbload: cannot map %llu bytes: %s\n",
 			(unsigned long long)bytes, strerror(errno));
 		return 1;
 	}
-	/* One page per fault, so that neighbours in memory are neighbours here. */
-	if (madvise(p, bytes, MADV_NOHUGEPAGE) && errno != EINVAL) {
-		fprintf(stderr, "bbload: MADV_NOHUGEPAGE: %s\n", strerror(errno));
-		return 1;
-	}
-	for (off = 0; off < bytes; off += PAGE)
-		p[off] = (char)(off >> 12 | 1);
 	for (off = PAGE; off < bytes; off += 2 * PAGE) {
 		if (madvise(p + off, PAGE, MADV_DONTNEED)) {
 			fprintf(stderr, "bbload: MADV_DONTNEED: %s\n",
