@@ -3,6 +3,7 @@
 #   make check   build everything and run all tests
 #   make bench   build everything and run the default benchmark
 #   make kbuild-image  the overcommit scenario's kernel-build disk
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS (300) each
 TOP := $(CURDIR)
 export V WERROR
 
@@ -36,9 +37,14 @@ harness: deps
 unit: harness
 	@$(MAKE) --no-print-directory -C tests/unit run
 
-# The fuzzers' corpus, replayed once under ASan and UBSan (tests/fuzz/).
-fuzz-replay: deps
+# The fuzzers' corpus, replayed once under ASan and UBSan (tests/fuzz/);
+# the device's parsers are built from the patched QEMU tree.
+fuzz-replay: deps qemu
 	@$(MAKE) --no-print-directory -C tests/fuzz replay
+
+# Every fuzzer for FUZZ_SECONDS (default 300) each.
+fuzz: deps qemu
+	@$(MAKE) --no-print-directory -C tests/fuzz fuzz
 
 check: all unit fuzz-replay
 	@bash tests/run-integration.sh
@@ -57,4 +63,4 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all deps qemu guest-kernel driver image kbuild-image harness unit fuzz-replay check bench clean distclean
+.PHONY: all deps qemu guest-kernel driver image kbuild-image harness unit fuzz-replay fuzz check bench clean distclean

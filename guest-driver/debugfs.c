@@ -21,6 +21,7 @@
 #include <linux/uaccess.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include <xen/xen.h>
 
 #include "vballoon.h"
 
@@ -264,6 +265,8 @@ struct vb_inject {
 	bool freeid;		/* a freeid line: one __le32 id */
 	bool freevq;		/* sent on the free page queue */
 	bool runs;		/* (pfn, len) runs for the mode's encoder */
+	bool wdesc;		/* a device-writable descriptor follows */
+	bool zeroind;		/* a packed indirect descriptor of length 0 */
 };
 
 static char *vb_next_token(char **p)
@@ -302,6 +305,10 @@ static int vb_parse_option(struct vb_inject *in, const char *t)
 	}
 	if (vb_parse_u64(v, &n))
 		return -EINVAL;
+	if (!strcmp(t, "in=1")) {
+		in->wdesc = true;
+		return 0;
+	}
 	if (!strncmp(t, "repeat=", 7) && n >= 1 && n <= VB_INJECT_MAX_BYTES) {
 		in->repeat = n;
 		return 0;
@@ -325,6 +332,9 @@ static int vb_parse_line(char *line, size_t len, struct vb_inject *in)
 	if (!strcmp(t, "runs")) {
 		/* Encoded in the negotiated mode: vb_inject_runs(). */
 		in->runs = true;
+		m = VB_MODE_LEGACY;
+	} else if (!strcmp(t, "zero-indirect")) {
+		in->zeroind = true;
 		m = VB_MODE_LEGACY;
 	} else if (!strcmp(t, "freeid")) {
 		/* An id is a one-entry legacy array on the free page queue. */
@@ -356,17 +366,40 @@ static int vb_parse_line(char *line, size_t len, struct vb_inject *in)
 	return 0;
 }
 
-/* Check the numbers against the format; returns the message size. */
-static int vb_inject_size(const struct vb_inject *in, size_t *bytes)
+/*
+ * Check the numbers against the format, and a runs line against the
+ * negotiated mode; returns the message size (a runs line: its frames).
+ */
+static int vb_inject_size(const struct vballoon *vb,
+			  const struct vb_inject *in, size_t *bytes)
 {
 	unsigned int i;
 	u64 item;
 
+	if (in->zeroind) {
+		/*
+		 * A packed ring with indirect descriptors, reached through
+		 * the linear map: no DMA API (Xen guests always use it).
+		 */
+		if (in->nnum || in->repeat != 1 || in->wdesc ||
+		    !virtio_has_feature(vb->vdev, VIRTIO_F_RING_PACKED) ||
+		    !virtio_has_feature(vb->vdev,
+					VIRTIO_RING_F_INDIRECT_DESC) ||
+		    xen_domain())
+			return -EINVAL;
+		*bytes = 0;
+		return 0;
+	}
 	if (in->runs) {
 		u64 frames = 0, lo = U64_MAX, hi = 0;
 
-		/* Options are for crafted buffers, not for the encoder. */
-		if (!in->nnum || in->nnum % 2 || in->repeat != 1 || in->freevq)
+		/*
+		 * Options are for crafted buffers, not for the encoder.  Not
+		 * in SG mode, whose encoder would hand the frames' struct
+		 * pages to the DMA layer.
+		 */
+		if (!in->nnum || in->nnum % 2 || in->repeat != 1 ||
+		    in->freevq || in->wdesc || vb->mode == VB_MODE_SG)
 			return -EINVAL;
 		/*
 		 * Frames a physical address can have, within one window of
@@ -374,10 +407,15 @@ static int vb_inject_size(const struct vb_inject *in, size_t *bytes)
 		 * window by window with the inflate queue held.
 		 */
 		for (i = 0; i < in->nnum; i += 2) {
+			/* Written so that no sum can wrap around 2^64. */
 			if (!in->num[i + 1] ||
 			    in->num[i + 1] > VB_INJECT_MAX_RUN_FRAMES ||
-			    in->num[i] + in->num[i + 1] >
-			    1ULL << (MAX_PHYSMEM_BITS - PAGE_SHIFT))
+			    in->num[i] > (1ULL << (MAX_PHYSMEM_BITS -
+						   PAGE_SHIFT)) - in->num[i + 1])
+				return -EINVAL;
+			/* Legacy requests name frames in 32 bits. */
+			if (vb->mode == VB_MODE_LEGACY &&
+			    in->num[i] + in->num[i + 1] - 1 > U32_MAX)
 				return -EINVAL;
 			frames += in->num[i + 1];
 			lo = min(lo, in->num[i]);
@@ -389,6 +427,9 @@ static int vb_inject_size(const struct vb_inject *in, size_t *bytes)
 		return 0;
 	}
 	if (in->freeid && (in->nnum != 1 || in->repeat != 1))
+		return -EINVAL;
+	/* Free page requests carry no device-writable part here. */
+	if (in->freevq && in->wdesc)
 		return -EINVAL;
 	switch (in->kind) {
 	case VB_MODE_LEGACY:
@@ -550,8 +591,8 @@ static int vb_inject_free(struct vballoon *vb, const struct vb_inject *in,
  * vb_send(), the negotiated mode's own encoder and transfer, so that a
  * test can see what the encoder makes of a layout that a guest does not
  * produce on demand.  Nothing is allocated or accounted as inflated; the
- * frames should lie outside guest RAM.  Not in SG mode, whose encoder
- * would hand the frames' struct pages to the DMA layer.
+ * frames should lie outside guest RAM.  vb_inject_size() checked the line
+ * against the mode.
  */
 static int vb_inject_runs(struct vballoon *vb, const struct vb_inject *in,
 			  size_t frames)
@@ -563,12 +604,6 @@ static int vb_inject_runs(struct vballoon *vb, const struct vb_inject *in,
 	u64 f;
 	int err;
 
-	if (vb->mode == VB_MODE_SG)
-		return -EINVAL;
-	/* Legacy requests name frames in 32 bits. */
-	for (i = 0; vb->mode == VB_MODE_LEGACY && i < in->nnum; i += 2)
-		if (in->num[i] + in->num[i + 1] - 1 > U32_MAX)
-			return -EINVAL;
 	/* Allocate before taking the inflate queue's lock. */
 	ent = kvcalloc(frames, sizeof(*ent), GFP_KERNEL);
 	if (!ent)
@@ -603,6 +638,16 @@ static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 		return vb_inject_free(vb, in, size);
 	if (in->runs)
 		return vb_inject_runs(vb, in, size);
+	if (in->zeroind) {
+		err = mutex_lock_interruptible(&vb->iq.lock);
+		if (err)
+			return err;
+		err = vb->iq.vq ? vb_send_zero_indirect(vb, VB_INJECT_TIMEOUT) :
+				  -ENODEV;
+		mutex_unlock(&vb->iq.lock);
+		vb_inject_count(vb, err);
+		return err;
+	}
 
 	/* SG descriptors only make sense in SG mode, buffers only outside. */
 	if ((in->kind == VB_MODE_SG) != (vb->mode == VB_MODE_SG))
@@ -621,10 +666,12 @@ static int vb_inject_send(struct vballoon *vb, const struct vb_inject *in,
 	if (!vb->iq.vq)
 		err = -ENODEV;
 	else if (sg)
-		err = vb_inject_sg_fits(vb, size) ?:
-		      vb_send_raw_sg(vb, sg, size, VB_INJECT_TIMEOUT);
+		err = vb_inject_sg_fits(vb, size + in->wdesc) ?:
+		      vb_send_raw_sg(vb, sg, size, in->wdesc,
+				     VB_INJECT_TIMEOUT);
 	else
-		err = vb_send_raw_buf(vb, buf, size, VB_INJECT_TIMEOUT);
+		err = vb_send_raw_buf(vb, buf, size, in->wdesc,
+				      VB_INJECT_TIMEOUT);
 	/* A buffer the host did not return stays with the ring; vb frees it. */
 	if (buf && vb->inject_stale_buf == buf)
 		buf = NULL;
@@ -652,7 +699,7 @@ static ssize_t vb_inject_write(struct file *file, const char __user *ubuf,
 		return PTR_ERR(line);
 	err = vb_parse_line(line, count, &in);
 	if (!err)
-		err = vb_inject_size(&in, &size);
+		err = vb_inject_size(vb, &in, &size);
 	if (!err) {
 		/* The host may now discard memory the guest is using. */
 		add_taint(TAINT_USER, LOCKDEP_STILL_OK);

@@ -362,6 +362,8 @@ struct vballoon {
 	struct dentry *debugfs;		/* our debugfs directory */
 	void *inject_stale;		/* token of a timed-out injection */
 	void *inject_stale_buf;		/* its buffer, freed on return */
+	/* an inject's own buffer (device-writable or crafted), vb's lifetime */
+	u8 inject_wbuf[64] ____cacheline_aligned;
 };
 
 /* Module parameters (core.c, auto.c). */
@@ -411,10 +413,14 @@ int vb_send(struct vballoon *vb, struct vb_queue *q, const struct vb_ent *ent,
 	    struct vb_sent *s);
 void vb_sent_fates(const struct vb_sent *s, struct vb_ent *ent,
 		   unsigned int nr);
-int vb_send_raw_buf(struct vballoon *vb, void *buf, size_t len,
+int vb_send_raw_buf(struct vballoon *vb, void *buf, size_t len, bool wdesc,
 		    unsigned long timeout);
 int vb_send_raw_sg(struct vballoon *vb, struct scatterlist *sg,
-		   unsigned int nents, unsigned long timeout);
+		   unsigned int nents, bool wdesc, unsigned long timeout);
+int vb_send_zero_indirect(struct vballoon *vb, unsigned long timeout);
+/* vb_send_raw() flags */
+#define VB_RAW_WDESC		BIT(0)	/* a device-writable descriptor follows */
+#define VB_RAW_ZERO_INDIRECT	BIT(1)	/* its indirect descriptor gets len 0 */
 void vb_ack(struct virtqueue *vq);
 
 /* reporting.c; without CONFIG_PAGE_REPORTING the bit is never acked */

@@ -241,7 +241,10 @@ static size_t vb_bitmap_bytes(unsigned long frames)
  * VBALLOON_BITMAP_MAX_REQ_BYTES.  Runs arrive in ascending order; a run
  * extends the open record unless the gap is too wide, the record would
  * cover more than VBALLOON_BITMAP_MAX_PAGES or the buffer is full, in which
- * case as much of the run as fits goes into a new record or request.
+ * case as much of the run as fits goes into a new record or request.  A
+ * request takes at most VBALLOON_BITMAP_MAX_RUNS_PER_REQ runs: each pass
+ * below sets one span of bits, which is at most one run of set bits for
+ * the host (a run split at a word boundary is counted twice, never less).
  */
 static size_t vb_bitmap_fill(struct vb_cur *c, void *buf)
 {
@@ -249,9 +252,11 @@ static size_t vb_bitmap_fill(struct vb_cur *c, void *buf)
 	struct vballoon_bitmap_hdr *hdr = NULL;
 	unsigned long *words = NULL;
 	unsigned long base = 0, end = 0, nwords = 0, pfn, len, room, need;
+	unsigned int runs = 0;
 	size_t pos = 0;
 
-	while ((len = vb_cur_peek(c, ULONG_MAX, &pfn))) {
+	while (runs < VBALLOON_BITMAP_MAX_RUNS_PER_REQ &&
+	       (len = vb_cur_peek(c, ULONG_MAX, &pfn))) {
 		/*
 		 * Frames within the open record's last word cost no byte and
 		 * stay below its frame limit (base and the limit are multiples
@@ -294,6 +299,7 @@ static size_t vb_bitmap_fill(struct vb_cur *c, void *buf)
 		}
 		bitmap_set(words, pfn - base, len);
 		vb_cur_take(c, len);
+		runs++;
 		end = pfn + len;
 		hdr->nr_pages = cpu_to_le32(end - base);
 	}
@@ -703,19 +709,57 @@ static bool vb_reap_token(struct vballoon *vb, void *tok, bool *back)
 }
 
 /*
+ * Packed ring only: the available descriptor that heads an indirect table
+ * gets length 0 before the host is told, a descriptor no driver writes
+ * (an unpatched QEMU aborts on it).  Without the DMA API the ring holds
+ * physical addresses, so the ring is reached through the linear map.
+ * Returns how many descriptors were changed; the caller made sure that
+ * nothing else is outstanding on the queue.  The descriptor is already
+ * visible when its length changes: a host that polls the ring (not QEMU
+ * under TCG, which pops on the notification) could read the old length.
+ */
+static unsigned int vb_zero_indirect(struct virtqueue *vq)
+{
+	struct vring_packed_desc *ring;
+	unsigned int i, n = 0;
+
+	ring = phys_to_virt(virtqueue_get_desc_addr(vq));
+	for (i = 0; i < virtqueue_get_vring_size(vq); i++) {
+		u16 f = le16_to_cpu(READ_ONCE(ring[i].flags));
+		bool avail = f & BIT(VRING_PACKED_DESC_F_AVAIL);
+		bool used = f & BIT(VRING_PACKED_DESC_F_USED);
+
+		if ((f & VRING_DESC_F_INDIRECT) && avail != used) {
+			WRITE_ONCE(ring[i].len, 0);
+			n++;
+		}
+	}
+	/* The length is in memory before the notification. */
+	virtio_wmb(false);
+	return n;
+}
+
+/*
  * Post one crafted request on the inflate queue and wait up to timeout
  * jiffies.  If it was posted but is not back (-ETIMEDOUT; -EIO: broken;
  * -ENODEV: the device is going away) it stays in the ring: buf (may be
  * NULL) is then owned by vb and freed when the host returns it or at
- * removal.  The caller holds
- * iq.lock; the OOM notifier never takes it, so the ring may allocate its
- * indirect table with reclaim.
+ * removal.  The caller holds iq.lock; the OOM notifier never takes it, so
+ * the ring may allocate its indirect table with reclaim.
+ *
+ * With VB_RAW_WDESC, a device-writable descriptor follows the request: the
+ * driver's own 64-byte inject_wbuf, which lives as long as vb, so that a
+ * request the host keeps cannot make it write into freed memory.  With
+ * VB_RAW_ZERO_INDIRECT the request's indirect descriptor gets length 0
+ * (vb_zero_indirect()).
  */
 static int vb_send_raw(struct vballoon *vb, struct scatterlist *sg,
-		       unsigned int nents, void *tok, void *buf,
-		       unsigned long timeout)
+		       unsigned int nents, unsigned int flags, void *tok,
+		       void *buf, unsigned long timeout)
 {
+	struct scatterlist win, *sgs[2] = { sg, &win };
 	struct vb_queue *q = &vb->iq;
+	unsigned int zeroed = 0;
 	bool back = false;
 	int err;
 
@@ -727,14 +771,25 @@ static int vb_send_raw(struct vballoon *vb, struct scatterlist *sg,
 	if (vb->inject_stale)
 		return -EBUSY;
 	/* NORETRY: no OOM kill from here. */
-	err = virtqueue_add_outbuf(q->vq, sg, nents, tok,
-				   GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	if (flags & VB_RAW_WDESC) {
+		sg_init_one(&win, vb->inject_wbuf, sizeof(vb->inject_wbuf));
+		err = virtqueue_add_sgs(q->vq, sgs, 1, 1, tok,
+					GFP_KERNEL | __GFP_NORETRY |
+					__GFP_NOWARN);
+	} else {
+		err = virtqueue_add_outbuf(q->vq, sg, nents, tok,
+					   GFP_KERNEL | __GFP_NORETRY |
+					   __GFP_NOWARN);
+	}
 	if (err)
 		return err;
+	if (flags & VB_RAW_ZERO_INDIRECT)
+		zeroed = vb_zero_indirect(q->vq);
 	virtqueue_kick(q->vq);
 	wait_event_timeout(vb->acked, vb_reap_token(vb, tok, &back), timeout);
+	/* Not the descriptor asked for: the host saw an ordinary request. */
 	if (back)
-		return 0;
+		return (flags & VB_RAW_ZERO_INDIRECT) && zeroed != 1 ? -EIO : 0;
 	vb->inject_stale = tok;
 	vb->inject_stale_buf = buf;
 	if (virtqueue_is_broken(q->vq))
@@ -742,20 +797,49 @@ static int vb_send_raw(struct vballoon *vb, struct scatterlist *sg,
 	return READ_ONCE(vb->abort) ? -ENODEV : -ETIMEDOUT;
 }
 
-int vb_send_raw_buf(struct vballoon *vb, void *buf, size_t len,
+int vb_send_raw_buf(struct vballoon *vb, void *buf, size_t len, bool wdesc,
 		    unsigned long timeout)
 {
 	struct scatterlist sg;
 
 	sg_init_one(&sg, buf, len);
-	return vb_send_raw(vb, &sg, 1, buf, buf, timeout);
+	return vb_send_raw(vb, &sg, 1, wdesc ? VB_RAW_WDESC : 0, buf, buf,
+			   timeout);
+}
+
+/*
+ * Two device-readable halves of inject_wbuf, which the virtio core puts in
+ * an indirect table, whose ring descriptor then gets length 0.  The device
+ * must refuse the ring, not abort; the request is then never returned.
+ * Only on an idle queue, so that no other request is touched.  The bytes
+ * are all ones, which every mode refuses (misaligned, reserved bits, a
+ * PFN beyond RAM) should the host read them after all (-EIO).
+ */
+int vb_send_zero_indirect(struct vballoon *vb, unsigned long timeout)
+{
+	struct vb_queue *q = &vb->iq;
+	unsigned int half = sizeof(vb->inject_wbuf) / 2;
+	struct scatterlist sg[2];
+
+	lockdep_assert_held(&q->lock);
+	if (vb->ilimbo || q->stale || vb->inject_stale ||
+	    q->vq->num_free != virtqueue_get_vring_size(q->vq))
+		return -EBUSY;
+	memset(vb->inject_wbuf, 0xff, sizeof(vb->inject_wbuf));
+	sg_init_table(sg, 2);
+	sg_set_buf(&sg[0], vb->inject_wbuf, half);
+	sg_set_buf(&sg[1], vb->inject_wbuf + half, half);
+	/* Any unique non-NULL token will do; the field's address is one. */
+	return vb_send_raw(vb, sg, 2, VB_RAW_ZERO_INDIRECT, &vb->inject_stale,
+			   NULL, timeout);
 }
 
 int vb_send_raw_sg(struct vballoon *vb, struct scatterlist *sg,
-		   unsigned int nents, unsigned long timeout)
+		   unsigned int nents, bool wdesc, unsigned long timeout)
 {
 	/* Any unique non-NULL token will do; the field's address is one. */
-	return vb_send_raw(vb, sg, nents, &vb->inject_stale, NULL, timeout);
+	return vb_send_raw(vb, sg, nents, wdesc ? VB_RAW_WDESC : 0,
+			   &vb->inject_stale, NULL, timeout);
 }
 
 /* Request buffers sized for the queue they are used on. */

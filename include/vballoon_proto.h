@@ -82,6 +82,14 @@ struct vballoon_bitmap_hdr {
 #define VBALLOON_BITMAP_MAX_PAGES	(1U << 18)
 /* One request: room for one full-size record (32 KiB + 16) and more. */
 #define VBALLOON_BITMAP_MAX_REQ_BYTES	(64 * 1024)
+/*
+ * Runs (maximal sequences of set bits within a record) in one inflate or
+ * deflate request: each costs the host one call, and a 64 KiB request of
+ * alternating bits would hold 262144.  The device drops the runs after
+ * this many, counted once as "too-large"; the limit matches chunk mode's.
+ * Free page bitmaps have none.
+ */
+#define VBALLOON_BITMAP_MAX_RUNS_PER_REQ	4096
 
 /*
  * CHUNK_TRANSFER: a request is an array of chunks, each a run of physically

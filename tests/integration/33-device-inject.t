@@ -8,7 +8,8 @@
 # the driver's own encoder instead: among them runs across a bitmap record's
 # frame limit, where records must not overlap.  Last, a chunk across two
 # pc-dimms mapped back to back (left offline in the guest) is split and
-# both parts are discarded.
+# both parts are discarded.  On a packed ring, a zero-length indirect
+# descriptor marks the device broken instead of aborting QEMU.
 . "$(dirname "$0")/lib/device.bash"
 dev_require
 dev_require_patched
@@ -19,16 +20,33 @@ BIG=3072          # pc machine: RAM 0-3 GiB, PCI hole from 0xc0000000
 R=".inflate.rejected"
 
 # Each case: inject line, then the expected counter rises "reason=n,...".
+# One rule set for every mode (docs/protocol.md, "What the host drops"):
+# a range is checked for zero length, alignment, overflow, size, then
+# order (chunks, descriptors and records ascend: "overlap"), then the
+# memory map; a device-writable descriptor drops the request ("bad-desc"),
+# except on a device that offers none of the balloonbench bits (legacy
+# here), which ignores it as upstream does.
 LEGACY_CASES=(
 	"legacy 0x40000|not-ram=1"
 	"legacy 0xfee00|not-ram=1"
 	"legacy 0xffffffff|not-ram=1"
 	"legacy repeat=256 0x40000|not-ram=256"
+	"legacy in=1 0x40000|not-ram=1"
 	"runs 0x40000 3|not-ram=3"
+)
+# Legacy on a device that offers a balloonbench bit: the protocol's limits
+# hold (patch 0016) and a device-writable descriptor is refused.
+LEGACY_STRICT_CASES=(
+	"legacy repeat=256 0x40000|not-ram=256"
+	"legacy repeat=257 0x40000|too-large=1"
+	"legacy in=1 0x40000|bad-desc=1"
 )
 BITMAP_CASES=(
 	"bitmap reserved=1 0x40000 64 0x1|reserved-nonzero=1"
 	"bitmap 0x40000 0|zero-length=1"
+	"bitmap 0x40000 64 0x0|zero-length=1"
+	"bitmap repeat=2 0x40000 128 0 0|zero-length=2"
+	"bitmap in=1 0x40000 64 0x1|bad-desc=1"
 	"bitmap 0x40001 64 0x1|misaligned=1"
 	"bitmap 0x40000 262145 0x1|too-large=1"
 	"bitmap 0x40000 128 0x1|truncated=1"
@@ -41,6 +59,9 @@ BITMAP_CASES=(
 	"bitmap repeat=3 0x40000 64 0x5|not-ram=2,overlap=2"
 	"runs 0x40000 3 0x40010 2|not-ram=2"
 	"@runs-across-limit|not-ram=2624"
+	# 129 words of alternating bits: 4128 runs, one host call each.
+	"bitmap 0x40000 8256 $(printf '0x5555555555555555 %.0s' {1..129})|not-ram=4096,too-large=1"
+	"@runs-over-limit|not-ram=5000"
 )
 CHUNK_CASES=(
 	"chunk 0x40000000 0x1000|not-ram=1"
@@ -52,6 +73,13 @@ CHUNK_CASES=(
 	"chunk 0xfffc0000 0x40000|not-ram=1"
 	"chunk 0x3ff00000 0x200000|not-ram=1"
 	"chunk repeat=4097 0x40000000 0x1000|too-large=1"
+	"chunk repeat=4096 0x40000000 0x1000|not-ram=1,overlap=4095"
+	"chunk 0x40000000 0x1000 0x40001000 0x1000|not-ram=2"
+	"chunk 0x40001000 0x1000 0x40000000 0x1000 0x40002000 0x1000|not-ram=2,overlap=1"
+	"chunk 0x40000000 0x2000 0x40001000 0x1000|not-ram=1,overlap=1"
+	"chunk 0x40000000 0x1000 0x3ffff000 0x1001 0x40000000 0x1000|not-ram=1,misaligned=1,overlap=1"
+	"chunk 0xfffffffffffff000 0x1000 0xfffffffffffff000 0x1000|not-ram=1,overlap=1"
+	"chunk in=1 0x40000000 0x1000|bad-desc=1"
 	"runs 0x40000 3 0x40010 2|not-ram=2"
 	"chunk 0x40000000 0x1000 0x40000000 0 0x40000001 0x1000|not-ram=1,zero-length=1,misaligned=1"
 )
@@ -64,7 +92,11 @@ SG_CASES=(
 	"sg 0xfffc0000 0x40000|not-ram=1"
 	"sg 0x40000000 0x80001000|too-large=1"
 	"sg 0x3ff00000 0x200000|not-ram=1"
-	"sg repeat=128 0x40000000 0x1000|not-ram=128"
+	"sg repeat=128 0x40000000 0x1000|not-ram=1,overlap=127"
+	"sg 0x40001000 0x1000 0x40000000 0x1000 0x40002000 0x1000|not-ram=2,overlap=1"
+	"sg 0x40000800 0x80001000|misaligned=1"
+	"sg 0x40000000 0x80001000 0x40000000 0x1000|too-large=1,not-ram=1"
+	"sg in=1 0x40000000 0x1000|bad-desc=1"
 	"sg repeat=129 0x40000000 0x1000|too-large=1"
 	"sg repeat=2048 0x40000000 0x1000|too-large=1"
 	"sg 0x40000000 0x1000 0x40000000 0 0x40000001 0x1000|not-ram=1,zero-length=1,misaligned=1"
@@ -83,9 +115,20 @@ HOLE_CHUNK_CASES=(
 )
 
 PER_VM=6
-ncases=$((${#LEGACY_CASES[@]} + ${#BITMAP_CASES[@]} + ${#CHUNK_CASES[@]} +
+ncases=$((${#LEGACY_CASES[@]} + ${#LEGACY_STRICT_CASES[@]} +
+	${#BITMAP_CASES[@]} + ${#CHUNK_CASES[@]} +
 	${#SG_CASES[@]} + ${#HOLE_SG_CASES[@]} + ${#HOLE_CHUNK_CASES[@]}))
-plan $((ncases + 6 * PER_VM + 5))
+# Lines the guest must refuse (EINVAL) without sending anything: a runs
+# line whose frames would wrap around 2^64, options the encoder or the
+# free page queue does not take, a zero-indirect line on a split ring.
+REFUSED_LINES=(
+	"runs 18446744073709551610 20"
+	"runs in=1 0x40000 3"
+	"bitmap vq=free in=1 0x40000 64 0x1"
+	"zero-indirect"
+	"zero-indirect 5"
+)
+plan $((ncases + 7 * PER_VM + 5 + 4 + 1))
 
 # send_line LINE: inject LINE, or, for @runs-across-limit, the encoder's
 # own output (a "runs" line built in the guest, 42 KB, written at once):
@@ -94,7 +137,8 @@ plan $((ncases + 6 * PER_VM + 5))
 # The first record takes the pair's first frame and ends at the limit, the
 # second starts there: 2624 ranges.  It used to close early and start the
 # second record 64 frames below the limit, below the first one's end
-# ("overlap", and 2622 ranges).
+# ("overlap", and 2622 ranges).  @runs-over-limit: 5000 separate frames,
+# which the encoder must spread over two requests of at most 4096 runs.
 send_line() {
 	case $1 in
 	@runs-across-limit)
@@ -102,6 +146,13 @@ send_line() {
 			printf \"runs\"
 			for (k = 0; k < 2622; k++) printf \" %d 2\", b + 100 * k
 			printf \" %d 2\\n\", b + 262143 }' >/tmp/runs &&
+			dd if=/tmp/runs of=/sys/kernel/debug/vballoon/inject bs=1M 2>/dev/null"
+		;;
+	@runs-over-limit)
+		# 5000 single frames: the encoder ends a request at 4096 runs.
+		dev_guest "awk 'BEGIN { printf \"runs\"
+			for (k = 0; k < 5000; k++) printf \" %d 1\", 1048576 + 2 * k
+			print \"\" }' >/tmp/runs &&
 			dd if=/tmp/runs of=/sys/kernel/debug/vballoon/inject bs=1M 2>/dev/null"
 		;;
 	*) dev_inject "$1" ;;
@@ -140,6 +191,25 @@ inject_case() {
 	fi
 }
 
+# refused_lines: every REFUSED_LINES entry fails to write, and the device
+# saw no request from them.
+refused_lines() {
+	local l before went=""
+	dev_snap
+	before=$(dev_stat .inflate.requests)
+	for l in "${REFUSED_LINES[@]}"; do
+		dev_inject "$l" >/dev/null 2>&1 && went+=" [$l]"
+	done
+	dev_snap
+	[[ $(dev_stat .inflate.requests) == "$before" ]] || went+=" (requests $before -> $(dev_stat .inflate.requests))"
+	if [[ -z $went ]]; then
+		ok "malformed lines are refused in the guest, nothing sent"
+	else
+		not_ok "malformed lines are refused in the guest, nothing sent"
+		diag "went through:$went"
+	fi
+}
+
 # vm_cases MEM PROPS MODE CASE...: boot, run the cases, then check that
 # the device still serves and never touched memory.
 vm_cases() {
@@ -151,6 +221,7 @@ vm_cases() {
 		not_ok "$mode ($mem MiB): boot with allow_inject=1"
 		for c in "$@"; do not_ok "${c%%|*}: (not booted)"; done
 		for ((i = 1; i < PER_VM; i++)); do not_ok "$mode: (not booted)"; done
+		[[ $mode == bitmap ]] && not_ok "malformed lines: (not booted)"
 		dev_stop
 		return
 	fi
@@ -158,10 +229,13 @@ vm_cases() {
 	for c in "$@"; do
 		inject_case "$c"
 	done
+	[[ $mode == bitmap ]] && refused_lines
 	dev_snap
 	is "$(dev_stat '.inflate.pages + .inflate.ranges')" 0 \
 		"$mode: no page accepted, no discard issued"
-	is "$(dev_stat .inflate.requests)" "$#" "$mode: every injected request completed"
+	# @runs-over-limit is two requests.
+	is "$(dev_stat .inflate.requests)" $(($# + $(printf '%s\n' "$@" | grep -c '^@runs-over-limit'))) \
+		"$mode: every injected request completed"
 	check "$mode: QMP still answers" dev_qmp_ok query-balloon
 	target=$((mem - 128))
 	is "$(dev_balloon_to "$target")" $((target << 20)) \
@@ -171,6 +245,7 @@ vm_cases() {
 }
 
 vm_cases "$MEM" "" legacy "${LEGACY_CASES[@]}"
+vm_cases "$MEM" ",page-bitmap=on" legacy "${LEGACY_STRICT_CASES[@]}"
 vm_cases "$MEM" ",page-bitmap=on" bitmap "${BITMAP_CASES[@]}"
 vm_cases "$MEM" ",chunk-transfer=on" chunk "${CHUNK_CASES[@]}"
 vm_cases "$MEM" ",sg=on" sg "${SG_CASES[@]}"
@@ -214,4 +289,36 @@ dimms() {
 	check "dimms: QEMU wrote no warning or error" test ! -s "$DEV_DIR/qemu.log"
 }
 dimms
+
+# Packed ring: a ring descriptor heading an indirect table, with length 0.
+# Upstream's packed path lacked the split ring's check and aborted on
+# address_space_cache_init()'s assert(len > 0) (patch 0013).  The device
+# must be marked broken instead, and QEMU go on.
+packed_negotiated() {
+	dev_qmp x-query-virtio-status \
+		'{"path":"/machine/peripheral/balloon0/virtio-backend"}' |
+		jq -e '."guest-features".transports | any(test("RING_PACKED")) and any(test("INDIRECT_DESC"))' >/dev/null
+}
+packed() {
+	local bg
+	if ! dev_boot "$MEM" ",chunk-transfer=on,packed=on" \
+		"bb.driver=vballoon bb.modparams=mode=chunk,allow_inject=1"; then
+		not_ok "packed: boot with packed=on"
+		for ((i = 1; i < 4; i++)); do not_ok "packed: (not booted)"; done
+		dev_stop
+		return
+	fi
+	ok "packed: boot with packed=on"
+	check "packed: the packed ring and indirect descriptors negotiated" packed_negotiated
+	# The request never comes back: the guest waits 30 s for it.
+	dev_inject zero-indirect >/dev/null 2>&1 &
+	bg=$!
+	check "packed: the zero-length indirect descriptor is refused" \
+		wait_for_text "$DEV_DIR/qemu.log" 30 "Invalid size for indirect buffer table"
+	check "packed: QEMU still runs and answers QMP" dev_qmp_ok query-status
+	kill "$bg" 2>/dev/null || true
+	wait "$bg" 2>/dev/null || true
+	dev_stop
+}
+packed
 done_testing

@@ -1,0 +1,126 @@
+#!/bin/bash
+# The most work one request can make the device do, in every mode, on
+# memory the guest does not use: a 2 GiB pc-dimm, preallocated on the host
+# and left offline in the guest.  Since chunks, descriptors and records of
+# a request ascend (patch 0012), the worst is many small ranges or one
+# range over all of it, each page once:
+#   legacy  256 PFNs, every other page          256 discards (the limit
+#           once a balloonbench bit is offered: page-bitmap=on here)
+#   bitmap  one record of 262144 frames, bits 0101...: 4096 runs served,
+#           the rest dropped once as too-large (4096 runs a request)
+#   chunk   4096 chunks of 4 KiB, every other page, then one of 2 GiB
+#   sg      128 descriptors of 4 KiB, every other page, then one of 2 GiB
+# Each request must be accepted exactly (pages counted, nothing rejected)
+# while QMP keeps answering; the handler time (stage-stats handle-ns) and
+# the slowest QMP reply seen meanwhile are printed, not judged: they are
+# the figures docs/protocol.md's bound is measured by.
+. "$(dirname "$0")/lib/device.bash"
+dev_require
+dev_require_patched
+dev_require_vballoon
+
+MEM=1024
+DIMM=$((1 << 32))	# where QEMU maps the first pc-dimm (above 4 GiB)
+DIMM_MIB=2048
+PFN=$((DIMM >> 12))
+PER_VM=5
+plan $((4 * PER_VM + 2 * 2))
+
+# send LINE_PROGRAM: an awk program in the guest prints the inject line
+# (some are 80 KB, too long for a command line), which goes in at once.
+send() {
+	dev_guest "awk 'BEGIN { $1 }' >/tmp/line &&
+		dd if=/tmp/line of=/sys/kernel/debug/vballoon/inject bs=1M 2>/dev/null"
+}
+
+# worst NAME PAGES PROGRAM [REJECTED]: inject on zeroed counters, polling
+# QMP until the device has handled it; ok when exactly PAGES were accepted
+# in one request, REJECTED (default 0) rejected, and every QMP poll was
+# answered within 5 s.
+worst() {
+	local name=$1 pages=$2 rejected=${4:-0} bg i t0 ms slow=0 qmp_ok=1
+	dev_stats_reset >/dev/null
+	send "$3" >/dev/null 2>&1 &
+	bg=$!
+	for ((i = 0; i < 1200; i++)); do
+		t0=$(date +%s%N)
+		if ! DEV_CHAT_TIMEOUT=5 dev_snap 2>/dev/null; then
+			qmp_ok=0
+			break
+		fi
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		((ms > slow)) && slow=$ms
+		[[ $(dev_stat .inflate.requests) == 1 ]] && break
+		sleep 0.05
+	done
+	wait_exit "$bg" 120 || true
+	dev_snap
+	is "$(dev_stat '.inflate | [.requests, .pages, ([.rejected[]] | add)] | join(" ")')" \
+		"1 $pages $rejected" "$name: one request, $pages pages accepted, $rejected rejected"
+	check "$name: QMP answered every poll within 5 s" test "$qmp_ok" = 1
+	diag "$name: handler $(($(dev_stat '.inflate["handle-ns"]') / 1000)) us, $(dev_stat .inflate.ranges) host calls, slowest QMP reply ${slow} ms (a poll costs a socat start)"
+}
+
+# vm MODE PROPS: boot with the dimm, check the guest left it offline.
+vm() {
+	local saved=$DEV_QEMU_ARGS
+	DEV_QEMU_ARGS+=" -m $MEM,slots=1,maxmem=$((MEM + DIMM_MIB))M"
+	DEV_QEMU_ARGS+=" -object memory-backend-ram,id=dimm0,size=${DIMM_MIB}M,prealloc=on"
+	DEV_QEMU_ARGS+=" -device pc-dimm,memdev=dimm0,id=dimm0"
+	if dev_boot "$MEM" "$2" \
+		"bb.driver=vballoon bb.modparams=mode=$1,allow_inject=1 memhp_default_state=offline" &&
+		[[ $(dev_guest 'cat /sys/devices/system/memory/auto_online_blocks') == offline ]] &&
+		[[ $(dev_qmp query-memory-devices | jq '.[0].data.addr') == "$DIMM" ]]; then
+		DEV_QEMU_ARGS=$saved
+		ok "$1: boot with a ${DIMM_MIB} MiB pc-dimm at 4 GiB, offline"
+		return 0
+	fi
+	DEV_QEMU_ARGS=$saved
+	not_ok "$1: boot with a ${DIMM_MIB} MiB pc-dimm at 4 GiB, offline"
+	dev_stop
+	return 1
+}
+
+# after MODE: the queue still serves and the guest is intact.  The host
+# counts the dimm in the guest's memory: 128 MiB less than both.
+after() {
+	local target=$((MEM + DIMM_MIB - 128))
+	is "$(dev_balloon_to "$target" 60)" $((target << 20)) \
+		"$1: the queue still serves: real inflate exact"
+	dev_stop
+	check "$1: QEMU wrote no warning or error" test ! -s "$DEV_DIR/qemu.log"
+}
+
+if vm legacy ",page-bitmap=on"; then
+	worst "legacy: 256 PFNs" 256 \
+		"printf \"legacy\"; for (k = 0; k < 256; k++) printf \" %.0f\", $PFN + 2 * k; print \"\""
+	after legacy
+else
+	for ((i = 1; i < PER_VM; i++)); do not_ok "legacy: (not booted)"; done
+fi
+
+if vm bitmap ",page-bitmap=on"; then
+	worst "bitmap: 262144 frames, every other one" 4096 \
+		"printf \"bitmap %.0f 262144\", $PFN; for (k = 0; k < 4096; k++) printf \" 0x5555555555555555\"; print \"\"" 1
+	after bitmap
+else
+	for ((i = 1; i < PER_VM; i++)); do not_ok "bitmap: (not booted)"; done
+fi
+
+# many_and_one MODE PROPS N WHAT: N ranges of 4 KiB, every other page, in
+# one request, then one range over the whole dimm.
+many_and_one() {
+	local mode=$1 n=$3 what=$4
+	if ! vm "$mode" "$2"; then
+		for ((i = 1; i < PER_VM + 2; i++)); do not_ok "$mode: (not booted)"; done
+		return
+	fi
+	worst "$mode: $n $what of 4 KiB" "$n" \
+		"printf \"$mode\"; for (k = 0; k < $n; k++) printf \" %.0f 4096\", $DIMM + 8192 * k; print \"\""
+	worst "$mode: one of ${DIMM_MIB} MiB" $((DIMM_MIB * 256)) \
+		"print \"$mode $DIMM $((DIMM_MIB << 20))\""
+	after "$mode"
+}
+many_and_one chunk ",chunk-transfer=on" 4096 chunks
+many_and_one sg ",sg=on" 128 descriptors
+done_testing
