@@ -20,7 +20,7 @@ BIG=3072          # pc machine: RAM 0-3 GiB, PCI hole from 0xc0000000
 R=".inflate.rejected"
 
 # Each case: inject line, then the expected counter rises "reason=n,...".
-# One rule set for every mode (docs/protocol.md, "What the host drops"):
+# One rule set for every mode (host-device/README.md, "Range modes"):
 # a range is checked for zero length, alignment, overflow, size, then
 # order (chunks, descriptors and records ascend: "overlap"), then the
 # memory map; a device-writable descriptor drops the request ("bad-desc"),
@@ -142,18 +142,16 @@ plan $((ncases + 7 * PER_VM + 5 + 4 + 1))
 send_line() {
 	case $1 in
 	@runs-across-limit)
-		dev_guest "awk 'BEGIN { b = 1048576
+		dev_inject_awk "b = 1048576
 			printf \"runs\"
 			for (k = 0; k < 2622; k++) printf \" %d 2\", b + 100 * k
-			printf \" %d 2\\n\", b + 262143 }' >/tmp/runs &&
-			dd if=/tmp/runs of=/sys/kernel/debug/vballoon/inject bs=1M 2>/dev/null"
+			printf \" %d 2\\n\", b + 262143"
 		;;
 	@runs-over-limit)
 		# 5000 single frames: the encoder ends a request at 4096 runs.
-		dev_guest "awk 'BEGIN { printf \"runs\"
+		dev_inject_awk "printf \"runs\"
 			for (k = 0; k < 5000; k++) printf \" %d 1\", 1048576 + 2 * k
-			print \"\" }' >/tmp/runs &&
-			dd if=/tmp/runs of=/sys/kernel/debug/vballoon/inject bs=1M 2>/dev/null"
+			print \"\""
 		;;
 	*) dev_inject "$1" ;;
 	esac

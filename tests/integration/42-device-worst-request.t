@@ -26,21 +26,14 @@ PFN=$((DIMM >> 12))
 PER_VM=5
 plan $((4 * PER_VM + 2 * 2))
 
-# send LINE_PROGRAM: an awk program in the guest prints the inject line
-# (some are 80 KB, too long for a command line), which goes in at once.
-send() {
-	dev_guest "awk 'BEGIN { $1 }' >/tmp/line &&
-		dd if=/tmp/line of=/sys/kernel/debug/vballoon/inject bs=1M 2>/dev/null"
-}
-
-# worst NAME PAGES PROGRAM [REJECTED]: inject on zeroed counters, polling
-# QMP until the device has handled it; ok when exactly PAGES were accepted
-# in one request, REJECTED (default 0) rejected, and every QMP poll was
-# answered within 5 s.
+# worst NAME PAGES PROGRAM [REJECTED]: inject (dev_inject_awk PROGRAM) on
+# zeroed counters, polling QMP until the device has handled it; ok when
+# exactly PAGES were accepted in one request, REJECTED (default 0)
+# rejected, and every QMP poll was answered within 5 s.
 worst() {
 	local name=$1 pages=$2 rejected=${4:-0} bg i t0 ms slow=0 qmp_ok=1
 	dev_stats_reset >/dev/null
-	send "$3" >/dev/null 2>&1 &
+	dev_inject_awk "$3" >/dev/null 2>&1 &
 	bg=$!
 	for ((i = 0; i < 1200; i++)); do
 		t0=$(date +%s%N)

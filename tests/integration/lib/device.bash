@@ -298,6 +298,14 @@ dev_inject() {
 	dev_guest "echo '$1' > /sys/kernel/debug/vballoon/inject"
 }
 
+# dev_inject_awk PROGRAM: the body of an awk BEGIN block, run in the guest,
+# prints one inject line (tens of KB, too long for a command line), which
+# is written to the inject file at once.
+dev_inject_awk() {
+	dev_guest "awk 'BEGIN { $1 }' >/tmp/inject.line &&
+		dd if=/tmp/inject.line of=/sys/kernel/debug/vballoon/inject bs=1M 2>/dev/null"
+}
+
 # QMP command whose reply only matters as success.
 dev_qmp_ok() { dev_qmp "$@" >/dev/null; }
 
