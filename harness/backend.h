@@ -3,6 +3,8 @@
 #define BB_BACKEND_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -62,6 +64,11 @@ struct backend_ops {
 		   int timeout_ms, char *err, unsigned long len);
 	/* Connect the guest agent channel (readiness is polled by vm.c). */
 	int (*agent_open)(struct vm *vm);
+	/*
+	 * Deliver monitor events for up to timeout_ms, for a backend that
+	 * holds the monitor itself; NULL where the harness reads it (vm.c).
+	 */
+	int (*poll_events)(struct vm *vm, int timeout_ms);
 	/* Remove what boot created (sockets, pid file); after kill/shutdown. */
 	void (*cleanup)(struct vm *vm);
 };
@@ -89,5 +96,10 @@ char *lv_domain_xml(const struct vm_spec *s, const char *domname,
 		    const char *serial_path);
 /* Does a libvirt URI name this host (no host part)? */
 int lv_uri_is_local(const char *uri);
+/* Domain name bb-<pid>-<fleet>-<vm> for a VM's run directory dir. */
+void lv_domain_name(const char *dir, const char *vm, int pid, char *buf,
+		    unsigned long len);
+/* Is the NUL-separated command line args (n bytes) domain name's QEMU? */
+bool lv_cmdline_names(const char *args, size_t n, const char *name);
 
 #endif

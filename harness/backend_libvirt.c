@@ -13,6 +13,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +49,7 @@ struct lv_vm {
 	char name[64];		/* domain name, bb-<pid>-<fleet>-vmNN */
 	int local;		/* on this host: pid and logs are readable */
 	int started;		/* the domain was created: libvirt logged it */
+	int event_cb;		/* monitor event callback id, or -1 */
 };
 
 static struct lv_conn lv_conns[LV_MAX_CONNS];
@@ -63,6 +66,28 @@ static const char *lv_last_error(void)
 	const char *m = virGetLastErrorMessage();
 
 	return m && *m ? m : "unknown libvirt error";
+}
+
+/*
+ * libvirt delivers domain events only to a client that runs an event loop,
+ * registered before its first connection.  Ours is libvirt's default one,
+ * run only inside lv_poll_events: the harness stays single-threaded and
+ * every callback runs where the waits expect it.  No keepalive is asked
+ * for (virConnectSetKeepAlive), so a loop that sits idle for minutes,
+ * during a long agent command, does not cost the connection.
+ */
+static int lv_loop_ok;
+
+static void lv_event_loop_init(void)
+{
+	static int done;
+
+	if (done++)
+		return;
+	lv_loop_ok = virEventRegisterDefaultImpl() == 0;
+	if (!lv_loop_ok)
+		bb_warn("libvirt: no event loop (%s): balloon waits will "
+			"poll", lv_last_error());
 }
 
 static struct lv_conn *lv_conn_get(const char *uri, char *err,
@@ -84,6 +109,7 @@ static struct lv_conn *lv_conn_get(const char *uri, char *err,
 	}
 	virInitialize();
 	virSetErrorFunc(NULL, lv_quiet);
+	lv_event_loop_init();
 	free_slot->conn = virConnectOpen(uri);
 	if (!free_slot->conn) {
 		snprintf(err, len, "libvirt: cannot connect to %s: %s (is "
@@ -118,27 +144,6 @@ static void lv_serial_path(const struct vm *vm, const struct lv_vm *v,
 		snprintf(buf, len, "%s/serial.log", vm->spec.dir);
 	else
 		snprintf(buf, len, LV_LOG_DIR "/%s-serial.log", v->name);
-}
-
-/*
- * Does a NUL-separated command line (@n bytes, NUL-terminated) hold
- * "-name guest=NAME[,...]", as libvirt starts the QEMU of domain NAME?
- */
-static bool lv_cmdline_names(const char *args, size_t n, const char *name)
-{
-	const char *a, *next, *end = args + n;
-	size_t len = strlen(name);
-
-	for (a = args; a < end; a = next) {
-		next = a + strlen(a) + 1;
-		if (strcmp(a, "-name") || next >= end)
-			continue;
-		if (!strncmp(next, "guest=", 6) &&
-		    !strncmp(next + 6, name, len) &&
-		    (next[6 + len] == ',' || next[6 + len] == '\0'))
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -357,6 +362,84 @@ static void lv_link_log(const struct vm *vm, const struct lv_vm *v)
 		bb_debug("%s: %s", link, strerror(errno));
 }
 
+/*
+ * A QMP event of one of our domains, as libvirt passes it on: QEMU's own
+ * name, timestamp and data, handed to the sink the QEMU backend's monitor
+ * feeds (vm.c), so that balloon waits end on BALLOON_CHANGE's stamp with
+ * either backend.
+ */
+static void lv_on_monitor_event(virConnectPtr conn, virDomainPtr dom,
+				const char *event, long long seconds,
+				unsigned int micros, const char *details,
+				void *opaque)
+{
+	struct vm *vm = opaque;
+	json_t *data = details ? json_loads(details, 0, NULL) : NULL;
+	double raised_ms = seconds < 0 ? NAN :
+			   (double)seconds * 1000 + micros / 1000.0;
+
+	(void)conn;
+	(void)dom;
+	if (vm->qmp.on_event)
+		vm->qmp.on_event(vm->qmp.opaque, event, data, raised_ms);
+	json_decref(data);
+}
+
+/* Ask libvirt for the domain's BALLOON_CHANGE events; polling without. */
+static void lv_watch_events(struct vm *vm, struct lv_vm *v)
+{
+	if (!lv_loop_ok)
+		return;
+	v->event_cb = virConnectDomainQemuMonitorEventRegister(v->c->conn,
+			v->dom, "BALLOON_CHANGE", lv_on_monitor_event, vm,
+			NULL, 0);
+	if (v->event_cb < 0)
+		bb_warn("%s: libvirt: no monitor events (%s): balloon waits "
+			"will poll", vm->spec.name, lv_last_error());
+	else
+		vm->backend_events = 1;
+}
+
+static void lv_unwatch_events(struct vm *vm, struct lv_vm *v)
+{
+	if (v->event_cb >= 0)
+		virConnectDomainQemuMonitorEventDeregister(v->c->conn,
+							   v->event_cb);
+	v->event_cb = -1;
+	vm->backend_events = 0;
+}
+
+/*
+ * Run libvirt's event loop for up to timeout_ms, or until one event of
+ * this VM was dispatched: a timer of our own bounds the loop's wait.
+ */
+static void lv_timer_fired(int timer, void *opaque)
+{
+	(void)timer;
+	*(int *)opaque = 1;
+}
+
+static int lv_poll_events(struct vm *vm, int timeout_ms)
+{
+	unsigned seen = vm->balloon_events;
+	int fired = 0, timer;
+
+	if (!lv_loop_ok || !vm->backend_events) {
+		usleep((useconds_t)timeout_ms * 1000);
+		return 0;
+	}
+	timer = virEventAddTimeout(timeout_ms, lv_timer_fired, &fired, NULL);
+	if (timer < 0) {
+		usleep((useconds_t)timeout_ms * 1000);
+		return 0;
+	}
+	while (!fired && vm->balloon_events == seen && !bb_interrupted)
+		if (virEventRunDefaultImpl() < 0)
+			break;
+	virEventRemoveTimeout(timer);
+	return 0;
+}
+
 static int lv_start(struct vm *vm, struct lv_vm *v, char *err,
 		    unsigned long len)
 {
@@ -383,26 +466,8 @@ static int lv_start(struct vm *vm, struct lv_vm *v, char *err,
 	v->started = 1;
 	vm->pid = lv_read_pid(v);
 	lv_link_log(vm, v);
+	lv_watch_events(vm, v);
 	return lv_check_domain(vm, err, len);
-}
-
-/*
- * The domain's name, bb-<pid>-<fleet>-<vm>: <fleet> is the suffix of the
- * fleet's run directory (.../balloonbench.XXXXXX/vm00), because one run
- * may hold several fleets at once (the inflate scenario keeps every row's
- * VM booted), each with its vm00.
- */
-static void lv_domain_name(const struct vm *vm, char *buf, unsigned long len)
-{
-	const char *dir = vm->spec.dir, *end = strrchr(dir, '/'), *p = end;
-
-	while (p && p > dir && p[-1] != '/' && p[-1] != '.')
-		p--;
-	if (p && p > dir && p[-1] == '.')
-		snprintf(buf, len, "bb-%d-%.*s-%s", (int)getpid(),
-			 (int)(end - p), p, vm->spec.name);
-	else
-		snprintf(buf, len, "bb-%d-%s", (int)getpid(), vm->spec.name);
 }
 
 static int lv_boot(struct vm *vm, char *err, unsigned long len)
@@ -422,8 +487,10 @@ static int lv_boot(struct vm *vm, char *err, unsigned long len)
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
+	v->event_cb = -1;
 	vm->priv = v;
-	lv_domain_name(vm, v->name, sizeof(v->name));
+	lv_domain_name(vm->spec.dir, vm->spec.name, (int)getpid(), v->name,
+		       sizeof(v->name));
 	v->local = lv_uri_is_local(vm->spec.uri);
 	v->c = lv_conn_get(vm->spec.uri, err, len);
 	if (!v->c)
@@ -434,6 +501,7 @@ static int lv_boot(struct vm *vm, char *err, unsigned long len)
 /* Forget a domain that is gone; its wait status as far as libvirt says. */
 static void lv_forget(struct vm *vm, struct lv_vm *v, int status)
 {
+	lv_unwatch_events(vm, v);
 	virDomainFree(v->dom);
 	v->dom = NULL;
 	vm->pid = 0;
@@ -552,5 +620,6 @@ const struct backend_ops backend_libvirt = {
 	.pid = lv_pid,
 	.qmp = lv_qmp,
 	.agent_open = lv_agent_open,
+	.poll_events = lv_poll_events,
 	.cleanup = lv_cleanup,
 };

@@ -16,8 +16,9 @@
  * over, stamped with the time it was raised.  The wait ends on that stamp:
  * no polling competes with the device in QEMU's main loop while it works.
  * A query every BALLOON_SAFETY_POLL_MS notices a target reached whose
- * event never comes (BALLOON_EVENT_GRACE_MS after it); backends without
- * access to the monitor's events (libvirt) query every BALLOON_POLL_MS.
+ * event never comes (BALLOON_EVENT_GRACE_MS after it).  The libvirt backend
+ * gets the same events, stamps included, through libvirt's QEMU monitor
+ * event API; only where that fails does a wait query every BALLOON_POLL_MS.
  */
 #define BALLOON_POLL_MS 1
 #define BALLOON_SAFETY_POLL_MS 250
@@ -133,7 +134,7 @@ int balloon_wait(struct vm *vm, uint64_t target, uint64_t timeout_ms,
 		.last = UINT64_MAX, .moved_ms = bb_now_ms(),
 		.events0 = vm->balloon_events,
 	};
-	int events = vm->qmp.c.fd >= 0, rc;
+	int events = vm_has_events(vm), rc;
 
 	for (;;) {
 		if (balloon_event_done(vm, target, &p, set_wall_ms, elapsed_ms)) {

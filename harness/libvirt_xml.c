@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The libvirt backend's pure half: the domain XML for a VM spec, and
- * whether a URI names this host.  No libvirt calls, so it unit-tests.
+ * The libvirt backend's pure half: the domain XML for a VM spec, the
+ * domain's name, whether a URI names this host and whether a process is a
+ * domain's QEMU.  No libvirt calls, so it unit-tests.
  *
  * The domain is the QEMU backend's VM said in libvirt's words: the same
  * kernel command line (qemu_kernel_cmdline), machine, firmware, memory,
@@ -20,6 +21,47 @@ int lv_uri_is_local(const char *uri)
 
 	/* driver[+transport]:///path has no host part: this host */
 	return p && p[3] == '/';
+}
+
+/*
+ * The domain's name, bb-<pid>-<fleet>-<vm>: <fleet> is the suffix of the
+ * fleet's run directory (.../balloonbench.XXXXXX/vm00), because one run
+ * may hold several fleets at once (the inflate scenario keeps every row's
+ * VM booted), each with its vm00.  A directory without that suffix gives
+ * bb-<pid>-<vm>.
+ */
+void lv_domain_name(const char *dir, const char *vm, int pid, char *buf,
+		    unsigned long len)
+{
+	const char *end = strrchr(dir, '/'), *p = end;
+
+	while (p && p > dir && p[-1] != '/' && p[-1] != '.')
+		p--;
+	if (p && p > dir && p[-1] == '.')
+		snprintf(buf, len, "bb-%d-%.*s-%s", pid, (int)(end - p), p, vm);
+	else
+		snprintf(buf, len, "bb-%d-%s", pid, vm);
+}
+
+/*
+ * Does a NUL-separated command line (@n bytes, NUL-terminated) hold
+ * "-name guest=NAME[,...]", as libvirt starts the QEMU of domain NAME?
+ */
+bool lv_cmdline_names(const char *args, size_t n, const char *name)
+{
+	const char *a, *next, *end = args + n;
+	size_t len = strlen(name);
+
+	for (a = args; a < end; a = next) {
+		next = a + strlen(a) + 1;
+		if (strcmp(a, "-name") || next >= end)
+			continue;
+		if (!strncmp(next, "guest=", 6) &&
+		    !strncmp(next + 6, name, len) &&
+		    (next[6 + len] == ',' || next[6 + len] == '\0'))
+			return true;
+	}
+	return false;
 }
 
 static void lv_esc(FILE *f, const char *s)

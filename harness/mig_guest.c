@@ -210,6 +210,36 @@ static int mig_check_result(struct mig_run *r, const char *what,
 	return 0;
 }
 
+/*
+ * A checker that did not end after its stop flag: say where it sleeps (its
+ * state, wait channel and kernel stack, and those of its children) and the
+ * guest kernel's last lines, so that a hang is diagnosed from the log.
+ */
+static void mig_checker_post_mortem(struct vm *vm, const char *what,
+				    long long pid)
+{
+	struct agent_result res;
+	char cmd[700], err[256];
+
+	snprintf(cmd, sizeof(cmd),
+		 "for p in %lld $(cat /proc/%lld/task/*/children 2>/dev/null);"
+		 " do echo \"pid $p: $(tr '\\0' ' ' </proc/$p/cmdline)\";"
+		 " grep -E '^(State|VmRSS)' /proc/$p/status;"
+		 " echo \"wchan: $(cat /proc/$p/wchan)\";"
+		 " head -12 /proc/$p/stack; done 2>&1;"
+		 " ls -l " MIG_FLAGS "/%s 2>&1; echo 'dmesg:';"
+		 " dmesg | tail -15", pid, pid, what);
+	if (agent_exec(&vm->agent, cmd, 30000, &res, err, sizeof(err))) {
+		bb_warn("guest: bbload %s (pid %lld) still runs; no post-mortem: "
+			"%s", what, pid, err);
+		return;
+	}
+	bb_warn("guest: bbload %s (pid %lld) still runs after its stop flag:\n"
+		"%s%s", what, pid, res.out ? res.out : "",
+		res.errout ? res.errout : "");
+	agent_result_free(&res);
+}
+
 /* Stop the guard (and writer) and read what they found. */
 int mig_verify(struct mig_run *r, char *err, unsigned long len)
 {
@@ -235,6 +265,7 @@ int mig_verify(struct mig_run *r, char *err, unsigned long len)
 			if (bb_interrupted)
 				return -EINTR;
 			if (bb_now_ms() > deadline) {
+				mig_checker_post_mortem(vm, what[i], pids[i]);
 				snprintf(err, len, "guest: bbload %s did not "
 					 "finish its check", what[i]);
 				return -ETIMEDOUT;

@@ -204,10 +204,9 @@ int scn_start_fleet_with(const struct bb_config *cfg, struct fleet *f, int n,
 
 /* Every scenario: adding one is one new file and one line here. */
 static const struct scenario_ops *const scn_table[] = {
-	&scenario_boot,
-	&scenario_inflate,
-	&scenario_overcommit,
-	&scenario_migrate,
+#define BB_SCENARIO(name) &scenario_##name,
+#include "scenarios.def"
+#undef BB_SCENARIO
 };
 
 const struct scenario_ops *scn_at(unsigned int i)

@@ -21,7 +21,7 @@ struct scn_figure {
 	int gated;		/* gate compares its ratio to the reference row */
 };
 
-/* A scenario: one file, one line in scn_table[] (scenario.c). */
+/* A scenario: one file, scenario_NAME.c, and one line in scenarios.def. */
 struct scenario_ops {
 	const char *name;	/* value of the "scenario" key */
 	const char *help;	/* one line for `balloonbench list` */
@@ -40,10 +40,9 @@ struct scenario_ops {
 	int (*plot)(json_t *rpt, const char *dir, char *err, unsigned long len);
 };
 
-extern const struct scenario_ops scenario_boot;
-extern const struct scenario_ops scenario_inflate;
-extern const struct scenario_ops scenario_overcommit;
-extern const struct scenario_ops scenario_migrate;
+#define BB_SCENARIO(name) extern const struct scenario_ops scenario_##name;
+#include "scenarios.def"
+#undef BB_SCENARIO
 
 /* The scenario called name, or NULL; scn_at(i) walks all (NULL at end). */
 const struct scenario_ops *scn_find(const char *name);

@@ -447,6 +447,11 @@ int vm_wait_exit(struct vm *vm, double deadline_ms, int timeout_ms)
 	return 0;
 }
 
+int vm_has_events(const struct vm *vm)
+{
+	return vm->qmp.c.fd >= 0 || vm->backend_events;
+}
+
 int vm_poll_monitor(struct vm *vm, int timeout_ms)
 {
 	struct pollfd p = { .fd = vm->qmp.c.fd, .events = POLLIN };
@@ -454,6 +459,8 @@ int vm_poll_monitor(struct vm *vm, int timeout_ms)
 
 	if (timeout_ms > BB_WAIT_SLICE_MS)
 		timeout_ms = BB_WAIT_SLICE_MS;
+	if (p.fd < 0 && vm->ops->poll_events)
+		return vm->ops->poll_events(vm, timeout_ms);
 	if (p.fd < 0) {
 		usleep((useconds_t)timeout_ms * 1000);
 		return 0;

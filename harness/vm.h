@@ -32,6 +32,7 @@ struct vm {
 	unsigned balloon_events;	/* BALLOON_CHANGE events seen */
 	double balloon_raised_ms;	/* when QEMU raised the last one, epoch ms */
 	int shutdown_seen;		/* SHUTDOWN event seen */
+	int backend_events;		/* the backend delivers BALLOON_CHANGE */
 	char logs_kept[256];		/* kept logs of a dead VM, or "" */
 	void *priv;			/* the backend's own state, or NULL */
 };
@@ -64,9 +65,13 @@ int fleet_poll(struct fleet *f, int timeout_ms);
 /*
  * Wait up to timeout_ms (at most BB_WAIT_SLICE_MS) for monitor traffic of
  * one VM and dispatch its events; a backend that holds the monitor itself
- * (libvirt) just sleeps.  0 or -errno (the monitor closed).
+ * (libvirt) runs its own delivery (poll_events).  0 or -errno (the monitor
+ * closed).
  */
 int vm_poll_monitor(struct vm *vm, int timeout_ms);
+
+/* Do BALLOON_CHANGE events of vm reach vm->balloon_*? */
+int vm_has_events(const struct vm *vm);
 
 
 /* Wait until the VM exits; kill it at deadline_ms (0, or -ETIMEDOUT). */

@@ -208,42 +208,43 @@ refused_lines() {
 	fi
 }
 
-# vm_cases MEM PROPS MODE CASE...: boot, run the cases, then check that
-# the device still serves and never touched memory.
+# vm_cases MEM PROPS MODE[:LABEL] CASE...: boot, run the cases, then check
+# that the device still serves and never touched memory.  LABEL (default
+# MODE) names the VM in the TAP lines.
 vm_cases() {
-	local mem=$1 props=$2 mode=$3 c target
+	local mem=$1 props=$2 mode=${3%%:*} label=${3#*:} c target
 	shift 3
 	if ! dev_boot "$mem" "$props" \
 		"bb.driver=vballoon bb.modparams=mode=$mode,allow_inject=1" ||
 		! dev_guest 'test -e /sys/kernel/debug/vballoon/inject' >/dev/null; then
-		not_ok "$mode ($mem MiB): boot with allow_inject=1"
+		not_ok "$label ($mem MiB): boot with allow_inject=1"
 		for c in "$@"; do not_ok "${c%%|*}: (not booted)"; done
-		for ((i = 1; i < PER_VM; i++)); do not_ok "$mode: (not booted)"; done
+		for ((i = 1; i < PER_VM; i++)); do not_ok "$label: (not booted)"; done
 		[[ $mode == bitmap ]] && not_ok "malformed lines: (not booted)"
 		dev_stop
 		return
 	fi
-	ok "$mode ($mem MiB): boot with allow_inject=1"
+	ok "$label ($mem MiB): boot with allow_inject=1"
 	for c in "$@"; do
 		inject_case "$c"
 	done
 	[[ $mode == bitmap ]] && refused_lines
 	dev_snap
 	is "$(dev_stat '.inflate.pages + .inflate.ranges')" 0 \
-		"$mode: no page accepted, no discard issued"
+		"$label: no page accepted, no discard issued"
 	# @runs-over-limit is two requests.
 	is "$(dev_stat .inflate.requests)" $(($# + $(printf '%s\n' "$@" | grep -c '^@runs-over-limit'))) \
-		"$mode: every injected request completed"
-	check "$mode: QMP still answers" dev_qmp_ok query-balloon
+		"$label: every injected request completed"
+	check "$label: QMP still answers" dev_qmp_ok query-balloon
 	target=$((mem - 128))
 	is "$(dev_balloon_to "$target")" $((target << 20)) \
-		"$mode: the queue still serves: real inflate is exact"
+		"$label: the queue still serves: real inflate is exact"
 	dev_stop
-	check "$mode: QEMU wrote no warning or error" test ! -s "$DEV_DIR/qemu.log"
+	check "$label: QEMU wrote no warning or error" test ! -s "$DEV_DIR/qemu.log"
 }
 
 vm_cases "$MEM" "" legacy "${LEGACY_CASES[@]}"
-vm_cases "$MEM" ",page-bitmap=on" legacy "${LEGACY_STRICT_CASES[@]}"
+vm_cases "$MEM" ",page-bitmap=on" legacy:legacy+bits "${LEGACY_STRICT_CASES[@]}"
 vm_cases "$MEM" ",page-bitmap=on" bitmap "${BITMAP_CASES[@]}"
 vm_cases "$MEM" ",chunk-transfer=on" chunk "${CHUNK_CASES[@]}"
 vm_cases "$MEM" ",sg=on" sg "${SG_CASES[@]}"

@@ -1,12 +1,13 @@
 #!/bin/bash
 # The same small inflate scenario through the QEMU backend and through
 # libvirt: the reports have the same fields, the device negotiates the same
-# features, every run reaches its target, and the stage counters (guest and
-# host, read through libvirt's agent and monitor APIs) are not zero.  The
+# features, every run reaches its target and is timed by the balloon's
+# event, and the stage counters (guest and host, read through libvirt's
+# agent and monitor APIs) are not zero.  The
 # libvirt runs go to the test's own libvirtd (lib/libvirt.bash).
 . "$(dirname "$0")/lib/libvirt.bash"
 lv_require
-plan $((12 + LV_FINISH_CHECKS))
+plan $((13 + LV_FINISH_CHECKS))
 
 scenario=$T_TMP/inflate-libvirt.json
 cat >"$scenario" <<'EOF'
@@ -61,6 +62,9 @@ check "every libvirt run reached its target" \
 	j '([.rows[].runs[] | .inflate_bytes == 268435456 and .inflate_ms > 0 and .deflate_ms > 0] | all) and .errors == []'
 check "vballoon rows carry non-zero guest and host counters" \
 	j '[.rows[] | select(.settings.driver == "vballoon") | .runs[] | (.guest_counters.inflate_pages > 0 and .host_counters.inflate.pages > 0 and .host_counters.inflate.requests > 0)] | all'
+# libvirt passes QEMU's BALLOON_CHANGE on with its stamp: no 1 ms polling.
+check "every libvirt wait ended on a BALLOON_CHANGE event" \
+	j '[.rows[].runs[] | .inflate_timed_by == "event" and .deflate_timed_by == "event"] | all'
 check "host RSS measured through libvirt (QEMU pid from the process list)" \
 	j '[.rows[].runs[] | .rss_before_bytes > 0 and .rss_freed_bytes > 0] | all'
 all_clean() { lv_no_domains && lv_no_qemus && nothing_left; }

@@ -102,7 +102,7 @@ rc=0
 "$BB" run "$BUSY_CFG" --accel tcg --output_dir "$T_TMP/res" --transport tcp \
 	--bandwidth 1000 >"$T_TMP/busy.out" 2>"$T_TMP/busy.err" || rc=$?
 check "busy hint and bitmap migrations over TCP run to the end" test "$rc" -eq 0
-[[ $rc -eq 0 ]] || diag "$(tail -20 "$T_TMP/busy.err")"
+[[ $rc -eq 0 ]] || diag "$(tail -60 "$T_TMP/busy.err")"
 report=$(sed -n 's/^report: //p' "$T_TMP/busy.out")
 check "the writer checked at least its working set (8 x 4 MiB) on both rows, none lost" \
 	test "$(q '[.rows[].runs[0] | select(.writer_checked_pages >= 8192 and .writer_bad_pages == 0)] | length')" -eq 2

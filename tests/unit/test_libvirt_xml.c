@@ -133,6 +133,49 @@ static void test_uri_local(void **state)
 	assert_false(lv_uri_is_local("bogus"));
 }
 
+/* One fleet's vm00 must not collide with another's: the fleet is named. */
+static void test_domain_name(void **state)
+{
+	char a[64], b[64];
+
+	(void)state;
+	lv_domain_name("/tmp/balloonbench.Ab12Cd/vm00", "vm00", 4242, a,
+		       sizeof(a));
+	assert_string_equal(a, "bb-4242-Ab12Cd-vm00");
+	lv_domain_name("/tmp/balloonbench.Zz99Yy/vm00", "vm00", 4242, b,
+		       sizeof(b));
+	assert_string_equal(b, "bb-4242-Zz99Yy-vm00");
+	/* a directory without the mkdtemp suffix: pid and VM only */
+	lv_domain_name("/tmp/x/vm03", "vm03", 7, a, sizeof(a));
+	assert_string_equal(a, "bb-7-vm03");
+	lv_domain_name("vm01", "vm01", 7, a, sizeof(a));
+	assert_string_equal(a, "bb-7-vm01");
+	/* bounded by the buffer */
+	lv_domain_name("/tmp/balloonbench.Ab12Cd/vm00", "vm00", 4242, a, 8);
+	assert_string_equal(a, "bb-4242");
+}
+
+/* Which process is a domain's QEMU: -name guest=NAME exactly. */
+static void test_cmdline_names(void **state)
+{
+	static const char line[] = "qemu-system-x86_64\0-name\0"
+		"guest=bb-1-Ab-vm00,debug-threads=on\0-m\0512";
+	static const char bare[] = "qemu\0-name\0guest=bb-1-Ab-vm00";
+	static const char last[] = "qemu\0-m\0512\0-name";
+	static const char other[] = "qemu\0-name\0bb-1-Ab-vm00";
+
+	(void)state;
+	assert_true(lv_cmdline_names(line, sizeof(line), "bb-1-Ab-vm00"));
+	assert_true(lv_cmdline_names(bare, sizeof(bare), "bb-1-Ab-vm00"));
+	/* a prefix of another domain's name is not that domain */
+	assert_false(lv_cmdline_names(line, sizeof(line), "bb-1-Ab-vm0"));
+	assert_false(lv_cmdline_names(line, sizeof(line), "bb-1-Ab-vm001"));
+	/* -name as the last word, or without guest= */
+	assert_false(lv_cmdline_names(last, sizeof(last), "bb-1-Ab-vm00"));
+	assert_false(lv_cmdline_names(other, sizeof(other), "bb-1-Ab-vm00"));
+	assert_false(lv_cmdline_names("", 1, "bb-1-Ab-vm00"));
+}
+
 static void test_pick_uri(void **state)
 {
 	const char *list = "qemu:///system, qemu+ssh://h2/system,,"
@@ -159,6 +202,8 @@ int main(void)
 		cmocka_unit_test(test_kvm_no_device),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_uri_local),
+		cmocka_unit_test(test_domain_name),
+		cmocka_unit_test(test_cmdline_names),
 		cmocka_unit_test(test_pick_uri),
 	};
 	return cmocka_run_group_tests_name("libvirt_xml", tests, NULL,
