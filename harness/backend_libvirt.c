@@ -13,8 +13,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +55,7 @@ struct lv_vm {
 	int local;		/* on this host: pid and logs are readable */
 	int started;		/* the domain was created: libvirt logged it */
 	int event_cb;		/* monitor event callback id, or -1 */
+	unsigned event_slot;	/* its lv_watch[] slot + 1, or 0 */
 };
 
 static struct lv_conn lv_conns[LV_MAX_CONNS];
@@ -70,24 +76,82 @@ static const char *lv_last_error(void)
 
 /*
  * libvirt delivers domain events only to a client that runs an event loop,
- * registered before its first connection.  Ours is libvirt's default one,
- * run only inside lv_poll_events: the harness stays single-threaded and
- * every callback runs where the waits expect it.  No keepalive is asked
- * for (virConnectSetKeepAlive), so a loop that sits idle for minutes,
- * during a long agent command, does not cost the connection.
+ * registered before its first connection, and with a loop registered the
+ * daemon also starts keepalive on the connection: a client that does not
+ * answer its pings for about 30 s (libvirtd's keepalive_interval and
+ * keepalive_count) is dropped, and with it every AUTODESTROY domain.  So
+ * libvirt's default loop runs all the time, in a thread of its own that
+ * does nothing else.  Its callbacks only queue what QEMU sent (a token for
+ * the VM, the stamp, the data) and wake the main thread through a pipe;
+ * lv_poll_events hands the queue to the VMs' event sinks on the main
+ * thread, so no VM is ever touched from the loop thread.
  */
-static int lv_loop_ok;
+#define LV_EVENT_QUEUE 256
+
+struct lv_event {
+	unsigned token;		/* lv_watch[] slot + 1 of the VM */
+	double raised_ms;	/* QEMU's stamp, epoch ms, or NAN */
+	char *details;		/* the event's JSON data, malloc'd, or NULL */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct lv_event q[LV_EVENT_QUEUE];
+	unsigned n;		/* queued */
+	unsigned dropped;	/* lost to a full queue */
+	int pipe[2];		/* loop thread -> main thread wake-up */
+	int ok;			/* loop and thread running */
+} lv_ev = { .lock = PTHREAD_MUTEX_INITIALIZER, .pipe = { -1, -1 } };
+
+/* Which VM a token names; main thread only.  NULL once unwatched. */
+static struct vm **lv_watch;
+static unsigned lv_watch_n;
+
+static void *lv_loop_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		virEventRunDefaultImpl();
+	return NULL;
+}
 
 static void lv_event_loop_init(void)
 {
 	static int done;
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
 
 	if (done++)
 		return;
-	lv_loop_ok = virEventRegisterDefaultImpl() == 0;
-	if (!lv_loop_ok)
+	if (virEventRegisterDefaultImpl() < 0) {
 		bb_warn("libvirt: no event loop (%s): balloon waits will "
 			"poll", lv_last_error());
+		return;
+	}
+	if (pipe2(lv_ev.pipe, O_CLOEXEC | O_NONBLOCK)) {
+		bb_warn("libvirt: event pipe: %s: balloon waits will poll",
+			strerror(errno));
+		return;
+	}
+	/* Signals stay with the main thread, whose waits look for them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, lv_loop_thread, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		/* the loop is registered but nobody runs it: keepalive
+		 * would drop the connection, so this is fatal for events
+		 * and the connection alike; say so plainly */
+		bb_warn("libvirt: cannot start the event loop thread: %s",
+			strerror(rc));
+		return;
+	}
+	lv_ev.ok = 1;
 }
 
 static struct lv_conn *lv_conn_get(const char *uri, char *err,
@@ -363,41 +427,97 @@ static void lv_link_log(const struct vm *vm, const struct lv_vm *v)
 }
 
 /*
- * A QMP event of one of our domains, as libvirt passes it on: QEMU's own
- * name, timestamp and data, handed to the sink the QEMU backend's monitor
- * feeds (vm.c), so that balloon waits end on BALLOON_CHANGE's stamp with
- * either backend.
+ * A QMP event of one of our domains, as libvirt passes it on (QEMU's own
+ * name, stamp and data), in the loop thread: queued for lv_poll_events.
  */
 static void lv_on_monitor_event(virConnectPtr conn, virDomainPtr dom,
 				const char *event, long long seconds,
 				unsigned int micros, const char *details,
 				void *opaque)
 {
-	struct vm *vm = opaque;
-	json_t *data = details ? json_loads(details, 0, NULL) : NULL;
-	double raised_ms = seconds < 0 ? NAN :
-			   (double)seconds * 1000 + micros / 1000.0;
+	struct lv_event *e;
+	char one = 1;
 
 	(void)conn;
 	(void)dom;
-	if (vm->qmp.on_event)
-		vm->qmp.on_event(vm->qmp.opaque, event, data, raised_ms);
-	json_decref(data);
+	(void)event;	/* registered for BALLOON_CHANGE only */
+	pthread_mutex_lock(&lv_ev.lock);
+	if (lv_ev.n == LV_EVENT_QUEUE) {
+		lv_ev.dropped++;
+	} else {
+		e = &lv_ev.q[lv_ev.n++];
+		e->token = (unsigned)(uintptr_t)opaque;
+		e->raised_ms = seconds < 0 ? NAN :
+			       (double)seconds * 1000 + micros / 1000.0;
+		e->details = details ? strdup(details) : NULL;
+	}
+	pthread_mutex_unlock(&lv_ev.lock);
+	if (write(lv_ev.pipe[1], &one, 1) < 0 && errno != EAGAIN)
+		return;	/* the wait still ends by its safety-net query */
 }
 
-/* Ask libvirt for the domain's BALLOON_CHANGE events; polling without. */
+/* Hand every queued event to its VM's sink (vm.c), on the main thread. */
+static void lv_dispatch_events(void)
+{
+	struct lv_event q[LV_EVENT_QUEUE];
+	unsigned n, i, dropped;
+	char buf[64];
+	json_t *data;
+	struct vm *vm;
+
+	while (read(lv_ev.pipe[0], buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&lv_ev.lock);
+	n = lv_ev.n;
+	memcpy(q, lv_ev.q, n * sizeof(q[0]));
+	lv_ev.n = 0;
+	dropped = lv_ev.dropped;
+	lv_ev.dropped = 0;
+	pthread_mutex_unlock(&lv_ev.lock);
+	if (dropped)
+		bb_warn("libvirt: %u balloon events lost to a full queue",
+			dropped);
+	for (i = 0; i < n; i++) {
+		vm = q[i].token && q[i].token <= lv_watch_n ?
+		     lv_watch[q[i].token - 1] : NULL;
+		data = q[i].details ? json_loads(q[i].details, 0, NULL) : NULL;
+		if (vm && vm->qmp.on_event)
+			vm->qmp.on_event(vm->qmp.opaque, "BALLOON_CHANGE",
+					 data, q[i].raised_ms);
+		json_decref(data);
+		free(q[i].details);
+	}
+}
+
+/*
+ * Ask libvirt for the domain's BALLOON_CHANGE events.  Only on this host:
+ * a remote QEMU stamps them by its own clock, which the command's local
+ * time cannot be compared with, so remote waits keep polling.
+ */
 static void lv_watch_events(struct vm *vm, struct lv_vm *v)
 {
-	if (!lv_loop_ok)
+	struct vm **w;
+	unsigned slot;
+
+	if (!lv_ev.ok || !v->local)
 		return;
+	w = realloc(lv_watch, (lv_watch_n + 1) * sizeof(*w));
+	if (!w)
+		return;
+	lv_watch = w;
+	slot = lv_watch_n++;
+	lv_watch[slot] = vm;
 	v->event_cb = virConnectDomainQemuMonitorEventRegister(v->c->conn,
-			v->dom, "BALLOON_CHANGE", lv_on_monitor_event, vm,
-			NULL, 0);
-	if (v->event_cb < 0)
+			v->dom, "BALLOON_CHANGE", lv_on_monitor_event,
+			(void *)(uintptr_t)(slot + 1), NULL, 0);
+	if (v->event_cb < 0) {
+		lv_watch[slot] = NULL;
 		bb_warn("%s: libvirt: no monitor events (%s): balloon waits "
 			"will poll", vm->spec.name, lv_last_error());
-	else
-		vm->backend_events = 1;
+		return;
+	}
+	v->event_slot = slot + 1;
+	vm->backend_events = 1;
 }
 
 static void lv_unwatch_events(struct vm *vm, struct lv_vm *v)
@@ -406,37 +526,28 @@ static void lv_unwatch_events(struct vm *vm, struct lv_vm *v)
 		virConnectDomainQemuMonitorEventDeregister(v->c->conn,
 							   v->event_cb);
 	v->event_cb = -1;
+	/* events still queued for it find no VM */
+	if (v->event_slot)
+		lv_watch[v->event_slot - 1] = NULL;
+	v->event_slot = 0;
 	vm->backend_events = 0;
 }
 
 /*
- * Run libvirt's event loop for up to timeout_ms, or until one event of
- * this VM was dispatched: a timer of our own bounds the loop's wait.
+ * Wait up to timeout_ms for the loop thread's wake-up, then dispatch what
+ * it queued.  A signal ends the wait early (poll's EINTR).
  */
-static void lv_timer_fired(int timer, void *opaque)
-{
-	(void)timer;
-	*(int *)opaque = 1;
-}
-
 static int lv_poll_events(struct vm *vm, int timeout_ms)
 {
-	unsigned seen = vm->balloon_events;
-	int fired = 0, timer;
+	struct pollfd p = { .fd = lv_ev.pipe[0], .events = POLLIN };
 
-	if (!lv_loop_ok || !vm->backend_events) {
-		usleep((useconds_t)timeout_ms * 1000);
+	if (!lv_ev.ok || !vm->backend_events) {
+		usleep((useconds_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000);
 		return 0;
 	}
-	timer = virEventAddTimeout(timeout_ms, lv_timer_fired, &fired, NULL);
-	if (timer < 0) {
-		usleep((useconds_t)timeout_ms * 1000);
-		return 0;
-	}
-	while (!fired && vm->balloon_events == seen && !bb_interrupted)
-		if (virEventRunDefaultImpl() < 0)
-			break;
-	virEventRemoveTimeout(timer);
+	if (poll(&p, 1, timeout_ms > 0 ? timeout_ms : 0) < 0 && errno != EINTR)
+		return -errno;
+	lv_dispatch_events();
 	return 0;
 }
 
@@ -603,6 +714,8 @@ static void lv_cleanup(struct vm *vm)
 	agent_close(&vm->agent);
 	if (v) {
 		lv_kill(vm);
+		/* a callback left registered would keep the connection open */
+		lv_unwatch_events(vm, v);
 		lv_settle_log(vm, v);
 		lv_conn_put(v->c);
 		free(v);
