@@ -35,6 +35,23 @@ static double oc_median(json_t *row, const char *key)
 		      "median");
 }
 
+/* A row that failed: its error's first line, under the row's name. */
+static void oc_row_failure(json_t *rpt, const char *name)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(rpt, "errors"), i, e) {
+		const char *row = json_string_value(json_object_get(e, "row"));
+		const char *msg = json_string_value(json_object_get(e,
+							"message"));
+
+		if (row && name && !strcmp(row, name) && msg)
+			printf("%-14s %4s failed: %.*s\n", name, "-",
+			       (int)strcspn(msg, "\n"), msg);
+	}
+}
+
 void oc_table(json_t *rpt)
 {
 	json_t *row, *run;
@@ -64,6 +81,7 @@ void oc_table(json_t *rpt)
 			       oc_median(row, "cgroup_peak_bytes") / (1 << 20),
 			       oc_median(row, "balloon_peak_bytes") /
 			       (1 << 20));
+		oc_row_failure(rpt, name);
 	}
 	printf("accelerator: %s; swap pages are the host's (/proc/vmstat) "
 	       "during the workload\n", rpt_accel(rpt));

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "overcommit.h"
 #include "report.h"
+#include "rptkeys.h"
 
 /* The read-only build image (make kbuild-image), under the source tree. */
 #define OC_KBUILD_IMAGE "build/guest/kbuild.img"
@@ -534,15 +535,21 @@ static int oc_check(const struct bb_config *cfg, char *err, unsigned long len)
 	return scn_check_rows(cfg, oc_check_row, err, len);
 }
 
-/* Every row, every run; the report keeps whatever finished. */
+/*
+ * Every row, every run; the report keeps whatever finished.  A row whose
+ * workload failed, whose VM died or that ran out of time is recorded with
+ * its error and the other rows still run (an hour of strategies is not
+ * thrown away for one); the run then fails with the first error.  A
+ * signal, or a host that cannot set up a run, ends it at once.
+ */
 static int oc_rows(struct bb_config *cfg, struct hostmem *hm,
 		   const char *rundir, json_t *rpt, char *accel, char *err,
 		   unsigned long len)
 {
-	char name[96], device[CFG_STR_LEN];
+	char name[96], device[CFG_STR_LEN], first[4096] = "";
 	struct bb_config row;
+	int i, k, rc, failed = 0;
 	json_t *jrow;
-	int i, k, rc;
 
 	for (i = 0; i < (cfg->nkeys ? cfg->nrows : 1); i++) {
 		row = *cfg;
@@ -557,16 +564,30 @@ static int oc_rows(struct bb_config *cfg, struct hostmem *hm,
 		for (k = 0; k < cfg->repetitions; k++) {
 			rc = oc_one_run(&row, hm, rundir, name, k, accel, rpt,
 					jrow, err, len);
-			if (rc) {
+			if (rc)
 				rpt_add_error(rpt, name, err);
+			if (rc && (bb_interrupted || (rc != -EIO &&
+			    rc != -ECHILD && rc != -ETIMEDOUT)))
 				return rc;
+			if (rc) {
+				bb_err("row %s failed: %s", name, err);
+				if (!failed)
+					failed = rc;
+				if (!first[0])
+					snprintf(first, sizeof(first), "%s",
+						 err);
+				bb_info("row %s: the other rows still run", name);
+				break;
 			}
 			snprintf(cfg->accel, sizeof(cfg->accel), "%s",
 				 row.accel);
 		}
-		rpt_summarize_row(jrow);
+		if (json_array_size(json_object_get(jrow, RK_RUNS)))
+			rpt_summarize_row(jrow);
 	}
-	return 0;
+	if (failed)
+		snprintf(err, len, "%s", first);
+	return failed;
 }
 
 static int oc_run_all(struct bb_config *cfg)

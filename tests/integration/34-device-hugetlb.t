@@ -21,31 +21,10 @@ RUNS=("chunk|,chunk-transfer=on|0" "sg|,sg=on|9")
 
 huge_free() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
 
-HUGE_OLD=$(cat /proc/sys/vm/nr_hugepages)
-HUGE_DIR=
-HUGE_MOUNTED=0
-huge_cleanup() {
-	dev_stop >/dev/null 2>&1 || true
-	if ((HUGE_MOUNTED)); then
-		umount "$HUGE_DIR" 2>/dev/null || true
-	fi
-	echo "$HUGE_OLD" >/proc/sys/vm/nr_hugepages
-}
-trap 'huge_cleanup; t_cleanup' EXIT
-
+trap 'dev_huge_release; t_cleanup' EXIT
 # The guest's RAM plus a margin, on top of what others hold.
-need=$((MEM / 2 + 16))
-echo $((HUGE_OLD + need)) >/proc/sys/vm/nr_hugepages
-(($(huge_free) >= need)) ||
-	skip_all "could reserve only $(huge_free) of $need free 2 MiB pages"
-HUGE_DIR=$(awk '$3 == "hugetlbfs" && $4 !~ /pagesize=1G/ { print $2; exit }' /proc/mounts)
-if [[ -z $HUGE_DIR ]]; then
-	HUGE_DIR=$T_TMP/huge
-	mkdir -p "$HUGE_DIR"
-	mount -t hugetlbfs -o pagesize=2M none "$HUGE_DIR" ||
-		skip_all "cannot mount hugetlbfs"
-	HUGE_MOUNTED=1
-fi
+dev_huge_reserve 2048 $((MEM / 2 + 16)) ||
+	skip_all "cannot reserve $((MEM / 2 + 16)) free 2 MiB pages and mount hugetlbfs"
 
 plan $((${#RUNS[@]} * PER_VM))
 

@@ -25,45 +25,14 @@ MAX_RATIO=16
 
 [[ -w /proc/sys/vm/nr_hugepages ]] || skip_all "cannot reserve huge pages (not root)"
 
-HUGE_SYS=
-HUGE_OLD=
-HUGE_DIR=$T_TMP/huge
-HUGE_MOUNTED=0
-huge_cleanup() {
-	dev_stop >/dev/null 2>&1 || true
-	if ((HUGE_MOUNTED)); then
-		umount "$HUGE_DIR" 2>/dev/null || true
-	fi
-	if [[ -n $HUGE_SYS ]]; then
-		echo "$HUGE_OLD" >"$HUGE_SYS/nr_hugepages"
-	fi
-}
-trap 'huge_cleanup; t_cleanup' EXIT
-
-# huge_reserve KIB N: N more free pages of KIB KiB on top of what others
-# hold, and a hugetlbfs mount for them; 1 if the host cannot.
-huge_reserve() {
-	local sys=/sys/kernel/mm/hugepages/hugepages-${1}kB
-	[[ -w $sys/nr_hugepages ]] || return 1
-	HUGE_SYS=$sys
-	HUGE_OLD=$(cat "$sys/nr_hugepages")
-	echo $((HUGE_OLD + $2)) >"$sys/nr_hugepages" 2>/dev/null || true
-	if (($(cat "$sys/free_hugepages") < $2)); then
-		echo "$HUGE_OLD" >"$sys/nr_hugepages"
-		HUGE_SYS=
-		return 1
-	fi
-	mkdir -p "$HUGE_DIR"
-	mount -t hugetlbfs -o "pagesize=${1}K" none "$HUGE_DIR" || return 1
-	HUGE_MOUNTED=1
-}
+trap 'dev_huge_release; t_cleanup' EXIT
 
 # Guest RAM, the huge page size, the boundary the ranges start on, and how
 # many huge pages from there a request names (all up to the end of RAM).
 # DEV_HUGE_KIB=2048 runs the 2 MiB case on a host that has 1 GiB pages.
-if [[ ${DEV_HUGE_KIB:-} != 2048 ]] && huge_reserve $((1 << 20)) 2; then
+if [[ ${DEV_HUGE_KIB:-} != 2048 ]] && dev_huge_reserve $((1 << 20)) 2; then
 	MEM=2048 PAGE_KIB=$((1 << 20)) BASE=$((1 << 30)) REPEAT=1
-elif huge_reserve 2048 $((1024 / 2 + 16)); then
+elif dev_huge_reserve 2048 $((1024 / 2 + 16)); then
 	MEM=1024 PAGE_KIB=2048 BASE=$((512 << 20)) REPEAT=256
 else
 	skip_all "cannot reserve 1 GiB or 2 MiB huge pages"

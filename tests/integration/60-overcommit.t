@@ -6,7 +6,7 @@
 # normal end, after SIGINT, after a VM died, and after kill -9 of the
 # harness (the next run sweeps them).  Bad input is exit 2 before boot.
 . "$(dirname "$0")/lib.sh"
-plan 54
+plan 55
 
 [[ $(id -u) -eq 0 ]] || skip_all "needs root (memory cgroup, swapon)"
 command -v jq >/dev/null || skip_all "needs jq"
@@ -146,9 +146,13 @@ check "exit 130 after SIGINT" test "$rc" -eq 130
 check "nothing left on the host after SIGINT" host_clean
 check "no QEMU left after SIGINT" nothing_left
 
-# A workload fails: the run fails, naming the guest, the status and output.
+# A workload fails: the run fails, naming the guest, the status and output;
+# a failed row does not stop the next one (two rows, both fail).
 rc=0
-"${ONE[@]}" --command 'echo first words; echo boom >&2; exit 7' >"$T_TMP/fail.out" \
+TWO_CFG=$T_TMP/two.json
+jq '.matrix = {"strategy": ["none", "reporting"]}' "$CFG" >"$TWO_CFG"
+"$BB" run "$TWO_CFG" --accel tcg --output_dir "$T_TMP/res-fail" --work_dir "$WORK" \
+	--command 'echo first words; echo boom >&2; exit 7' >"$T_TMP/fail.out" \
 	2>"$T_TMP/fail.err" || rc=$?
 check "exit 1 when a workload fails" test "$rc" -eq 1
 failure_told() {
@@ -156,6 +160,13 @@ failure_told() {
 		grep -q "first words" "$T_TMP/fail.err" && grep -q "boom" "$T_TMP/fail.err"
 }
 check "the failure names the guest, the exit status and the output" failure_told
+both_rows_ran() {
+	local r
+	r=$(find "$T_TMP/res-fail" -name report.json | head -1)
+	[[ -n $r ]] && jq -e '[.errors[].row] == ["none", "reporting"]' "$r" >/dev/null &&
+		[[ $(grep -cE '^(none|reporting) +- failed: vm0[01]: workload failed' "$T_TMP/fail.out") == 2 ]]
+}
+check "after the first row failed the second still ran; the table says both failed" both_rows_ran
 check "nothing left on the host after a failed workload" host_clean
 
 # A VM dies during the workload.

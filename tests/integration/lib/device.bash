@@ -102,6 +102,49 @@ dev_boot() {
 	dev_guest true >/dev/null 2>&1
 }
 
+# Host huge pages for guest memory on hugetlbfs.  dev_huge_reserve KIB N:
+# N more free pages of KIB KiB on top of what others hold, and a hugetlbfs
+# mount of that page size at HUGE_DIR; 1 (nothing changed) if the host
+# cannot.  dev_huge_release stops the VM, unmounts and gives the pages back:
+# call it before the next reservation and from the test's EXIT trap
+# (trap 'dev_huge_release; t_cleanup' EXIT), so that nr_hugepages and the
+# mounts are left as found.
+HUGE_SYS=
+HUGE_OLD=
+HUGE_DIR=
+HUGE_MOUNTED=0
+dev_huge_reserve() {
+	local sys=/sys/kernel/mm/hugepages/hugepages-${1}kB
+	[[ -w $sys/nr_hugepages ]] || return 1
+	HUGE_SYS=$sys
+	HUGE_OLD=$(cat "$sys/nr_hugepages")
+	echo $((HUGE_OLD + $2)) >"$sys/nr_hugepages" 2>/dev/null || true
+	if (($(cat "$sys/free_hugepages") < $2)); then
+		echo "$HUGE_OLD" >"$sys/nr_hugepages"
+		HUGE_SYS=
+		return 1
+	fi
+	HUGE_DIR=$T_TMP/huge-$1
+	mkdir -p "$HUGE_DIR"
+	if ! mount -t hugetlbfs -o "pagesize=${1}K" none "$HUGE_DIR"; then
+		dev_huge_release
+		return 1
+	fi
+	HUGE_MOUNTED=1
+}
+
+dev_huge_release() {
+	dev_stop >/dev/null 2>&1 || true
+	if ((HUGE_MOUNTED)); then
+		umount "$HUGE_DIR" 2>/dev/null || true
+		HUGE_MOUNTED=0
+	fi
+	if [[ -n $HUGE_SYS ]]; then
+		echo "$HUGE_OLD" >"$HUGE_SYS/nr_hugepages"
+		HUGE_SYS=
+	fi
+}
+
 dev_alive() { [[ -n $DEV_PID ]] && kill -0 "$DEV_PID" 2>/dev/null; }
 
 # Stop the VM: quit over QMP, kill it if it does not go.
