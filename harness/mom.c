@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The `mom` policy (mom.h).  MOM's balloon rules, restated: under host
- * pressure each guest gives up what it has free beyond a floor of
- * guest_free of its memory, at most max_step of its memory per step;
+ * pressure each guest gives up what it has free (MemFree: memory in no use,
+ * page cache not counted, as MOM's rules count a guest's used memory as
+ * everything but its unused memory) beyond a floor of guest_free of its
+ * memory, at most max_step of its memory per step;
  * without pressure it gets max_step back per step, up to its configured
  * RAM.  Steps smaller than min_step are not worth a balloon request.
  * "Harder below critical" is our reading: the step limit doubles.
@@ -29,11 +31,11 @@ static uint64_t mom_shrink(const struct mom_params *p, double host_free,
 	double give;
 	uint64_t target;
 
-	if (g->avail_bytes < 0 || g->cur_bytes <= MOM_FLOOR_BYTES)
+	if (g->free_bytes < 0 || g->cur_bytes <= MOM_FLOOR_BYTES)
 		return g->cur_bytes;	/* no statistics, or nothing to give */
 	if (host_free < p->critical)
 		max_change *= 2;
-	give = (double)g->avail_bytes - floor_free;
+	give = (double)g->free_bytes - floor_free;
 	if (give <= 0)
 		return g->cur_bytes;
 	if (give > max_change)

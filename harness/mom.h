@@ -22,7 +22,7 @@ struct mom_params {
 struct mom_guest {
 	uint64_t mem_bytes;	/* configured RAM: the balloon's ceiling */
 	uint64_t cur_bytes;	/* memory it has now (balloon "actual") */
-	int64_t avail_bytes;	/* what it reports available, -1 unknown */
+	int64_t free_bytes;	/* what it reports free (MemFree), -1 unknown */
 };
 
 /* Host free memory inside the limit, as a fraction of it. */

@@ -41,7 +41,7 @@ static int oc_vm_probes_start(struct oc_run *r, int i, char *err,
 	/* and this zeroes the guest's */
 	if (!rc && r->is_vballoon)
 		rc = probe_start(&v->driver, "driver", vm, "", "", err, len);
-	v->avail = -1;
+	v->free = -1;
 	v->actual = r->cfg->memory.bytes;
 	return rc;
 }
@@ -98,7 +98,7 @@ static double oc_num(json_t *obj, const char *key, double dflt)
 	return json_is_number(v) ? json_number_value(v) : dflt;
 }
 
-/* What the stats queue said: available memory and the paging counters. */
+/* What the stats queue said: free memory and the paging counters. */
 static void oc_read_gstats(struct oc_vm *v, json_t *sample)
 {
 	json_t *st = json_object_get(json_object_get(sample, "guest_stats"),
@@ -106,10 +106,10 @@ static void oc_read_gstats(struct oc_vm *v, json_t *sample)
 	double val;
 	unsigned k;
 
-	val = oc_num(st, "stat-available-memory", -1);
-	if (val < 0)
-		val = oc_num(st, "stat-free-memory", -1);
-	v->avail = (int64_t)val;
+	/* MOM's "free": memory in no use at all (MemFree), not MemAvailable,
+	 * which counts page cache that a building guest lives on */
+	val = oc_num(st, "stat-free-memory", -1);
+	v->free = (int64_t)val;
 	for (k = 0; k < 3; k++) {
 		val = oc_num(st, oc_gstat_keys[k], -1);
 		if (val < 0)
@@ -229,7 +229,7 @@ static void oc_mom_step(struct oc_run *r)
 	for (i = 0; i < r->f.n; i++) {
 		g.mem_bytes = c->memory.bytes;
 		g.cur_bytes = r->v[i].actual;
-		g.avail_bytes = r->v[i].avail;
+		g.free_bytes = r->v[i].free;
 		target = mom_step(&p, host_free, &g);
 		if (!target)
 			continue;

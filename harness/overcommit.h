@@ -40,7 +40,7 @@ struct oc_vm {
 	struct probe driver;	/* vballoon's counters (vballoon rows) */
 	json_t *drvc;		/* its shrink_*, report_* at the end, or NULL */
 	uint64_t actual;	/* guest memory the device reports, bytes */
-	int64_t avail;		/* stat-available-memory, -1 unknown */
+	int64_t free;		/* stat-free-memory (MemFree), -1 unknown */
 	double gstat0[3];	/* swap in, swap out, major faults at start */
 	double gstat[3];	/* the same, last seen */
 	int gstat_seen;		/* gstat0 holds a first sample */

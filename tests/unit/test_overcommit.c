@@ -45,14 +45,14 @@ static void test_mom_shrink(void **state)
 	assert_int_equal(mom_step(&mp, 0.01, &g),
 			 1024 * MiB - 2 * (1024 * MiB / 20));
 	/* never below 20 % free: 210 MiB available of 1 GiB gives 5.2 MiB */
-	g.avail_bytes = 210 * MiB;
+	g.free_bytes = 210 * MiB;
 	assert_int_equal(mom_step(&mp, 0.10, &g),
 			 1024 * MiB - (uint64_t)(210 * MiB - 0.2 * 1024 * MiB));
 	/* at the floor: nothing */
-	g.avail_bytes = 200 * MiB;
+	g.free_bytes = 200 * MiB;
 	assert_int_equal(mom_step(&mp, 0.10, &g), 0);
 	/* unknown statistics: leave the guest alone */
-	g.avail_bytes = -1;
+	g.free_bytes = -1;
 	assert_int_equal(mom_step(&mp, 0.01, &g), 0);
 }
 
