@@ -125,14 +125,16 @@ static void lv_event_loop_init(void)
 
 	if (done++)
 		return;
-	if (virEventRegisterDefaultImpl() < 0) {
-		bb_warn("libvirt: no event loop (%s): balloon waits will "
-			"poll", lv_last_error());
-		return;
-	}
+	/* the pipe first: a loop registered that nobody runs is worse than
+	 * none (keepalive) */
 	if (pipe2(lv_ev.pipe, O_CLOEXEC | O_NONBLOCK)) {
 		bb_warn("libvirt: event pipe: %s: balloon waits will poll",
 			strerror(errno));
+		return;
+	}
+	if (virEventRegisterDefaultImpl() < 0) {
+		bb_warn("libvirt: no event loop (%s): balloon waits will "
+			"poll", lv_last_error());
 		return;
 	}
 	/* Signals stay with the main thread, whose waits look for them. */
