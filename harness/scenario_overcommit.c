@@ -268,8 +268,14 @@ static int oc_loop(struct oc_run *r, char *err, unsigned long len)
 
 	r->next_sample_ms = r->t0_ms;
 	while (left) {
-		if (bb_interrupted)
+		if (bb_interrupted) {
+			snprintf(err, len, "interrupted by signal %d after "
+				 "%.0f s, %d workload%s still running",
+				 (int)bb_interrupted,
+				 (bb_now_ms() - r->t0_ms) / 1000, left,
+				 left == 1 ? "" : "s");
 			return -EINTR;
+		}
 		now = bb_now_ms();
 		if (now > deadline) {
 			snprintf(err, len, "%d workload%s still running after "
