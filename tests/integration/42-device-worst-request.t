@@ -88,6 +88,15 @@ vm() {
 	return 1
 }
 
+qemu_log_clean() {
+	local left
+	left=$(grep -v "host pages larger than 4 KiB are only discarded once one request covers them whole" \
+		"$DEV_DIR/qemu.log" 2>/dev/null)
+	[[ $BACKING == ram ]] && left=$(cat "$DEV_DIR/qemu.log" 2>/dev/null)
+	[[ -z $left ]] || diag "qemu.log: $left"
+	[[ -z $left ]]
+}
+
 # after MODE: the queue still serves and the guest is intact.  The host
 # counts the dimm in the guest's memory: 128 MiB less than both.
 after() {
@@ -95,7 +104,10 @@ after() {
 	is "$(dev_balloon_to "$target" 60)" $((target << 20)) \
 		"$LABEL $1: the queue still serves: real inflate exact"
 	dev_stop
-	check "$LABEL $1: QEMU wrote no warning or error" test ! -s "$DEV_DIR/qemu.log"
+	# On hugetlbfs a 4 KiB range is part of a host page: the device says
+	# once that such pages are discarded only when covered whole.
+	check "$LABEL $1: QEMU wrote no warning or error (on hugetlbfs: but the partial-page notice)" \
+		qemu_log_clean
 }
 
 # many_and_one MODE PROPS N WHAT: N ranges of 4 KiB, every other page, in
