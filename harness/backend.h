@@ -66,7 +66,8 @@ struct backend_ops {
 	int (*agent_open)(struct vm *vm);
 	/*
 	 * Deliver monitor events for up to timeout_ms, for a backend that
-	 * holds the monitor itself; NULL where the harness reads it (vm.c).
+	 * holds the monitor itself and set vm->backend_events; NULL where the
+	 * harness reads the monitor (vm.c).
 	 */
 	int (*poll_events)(struct vm *vm, int timeout_ms);
 	/* Remove what boot created (sockets, pid file); after kill/shutdown. */

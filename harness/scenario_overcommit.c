@@ -570,19 +570,19 @@ static int oc_rows(struct bb_config *cfg, struct hostmem *hm,
 		for (k = 0; k < cfg->repetitions; k++) {
 			rc = oc_one_run(&row, hm, rundir, name, k, accel, rpt,
 					jrow, err, len);
-			if (rc)
-				rpt_add_error(rpt, name, err);
-			if (rc && (bb_interrupted || (rc != -EIO &&
-			    rc != -ECHILD && rc != -ETIMEDOUT)))
-				return rc;
 			if (rc) {
+				rpt_add_error(rpt, name, err);
+				/* the row's own failure, not the run's */
+				if (bb_interrupted || (rc != -EIO &&
+				    rc != -ECHILD && rc != -ETIMEDOUT))
+					return rc;
 				bb_err("row %s failed: %s", name, err);
-				if (!failed)
+				bb_info("row %s: the other rows still run", name);
+				if (!failed) {
 					failed = rc;
-				if (!first[0])
 					snprintf(first, sizeof(first), "%s",
 						 err);
-				bb_info("row %s: the other rows still run", name);
+				}
 				break;
 			}
 			snprintf(cfg->accel, sizeof(cfg->accel), "%s",

@@ -459,7 +459,7 @@ int vm_poll_monitor(struct vm *vm, int timeout_ms)
 
 	if (timeout_ms > BB_WAIT_SLICE_MS)
 		timeout_ms = BB_WAIT_SLICE_MS;
-	if (p.fd < 0 && vm->ops->poll_events)
+	if (p.fd < 0 && vm->backend_events && vm->ops->poll_events)
 		return vm->ops->poll_events(vm, timeout_ms);
 	if (p.fd < 0) {
 		usleep((useconds_t)timeout_ms * 1000);

@@ -90,10 +90,13 @@ vm() {
 
 qemu_log_clean() {
 	local left
-	left=$(grep -v -e "host pages larger than 4 KiB are only discarded once one request covers them whole" \
-		-e "Balloon used with backing page size > 4kiB, this may not be reliable" \
-		"$DEV_DIR/qemu.log" 2>/dev/null)
-	[[ $BACKING == ram ]] && left=$(cat "$DEV_DIR/qemu.log" 2>/dev/null)
+	if [[ $BACKING == ram ]]; then
+		left=$(cat "$DEV_DIR/qemu.log" 2>/dev/null)
+	else
+		left=$(grep -v -e "host pages larger than 4 KiB are only discarded once one request covers them whole" \
+			-e "Balloon used with backing page size > 4kiB, this may not be reliable" \
+			"$DEV_DIR/qemu.log" 2>/dev/null)
+	fi
 	[[ -z $left ]] || diag "qemu.log: $left"
 	[[ -z $left ]]
 }
