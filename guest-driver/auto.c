@@ -31,6 +31,7 @@
 #include <linux/nodemask.h>
 #include <linux/sched.h>
 #include <linux/shrinker.h>
+#include <linux/sizes.h>
 #include <linux/swap.h>
 #include <linux/virtio_config.h>
 #include <linux/vmstat.h>
@@ -44,6 +45,14 @@
  * balloon (MUST_TELL_HOST) and the caller reclaims elsewhere.
  */
 #define VB_SHRINK_TIMEOUT	(HZ / 10)
+
+/*
+ * The thrash check's period, the most it deflates per period (64 MiB),
+ * and how long it waits for the host then.
+ */
+#define VB_THRASH_PERIOD	HZ
+#define VB_THRASH_MAX		(SZ_64M >> PAGE_SHIFT)
+#define VB_THRASH_TIMEOUT	(HZ / 2)
 
 /*
  * Pages a shrinker call is offered at most (shrinker.batch): one order-9
@@ -94,6 +103,11 @@ static unsigned int auto_max_pages = 512;
 module_param(auto_max_pages, uint, 0644);
 MODULE_PARM_DESC(auto_max_pages,
 		 "guarded: most pages deflated per shrinker call");
+
+static unsigned int auto_thrash_permille = 1;
+module_param(auto_thrash_permille, uint, 0644);
+MODULE_PARM_DESC(auto_thrash_permille,
+		 "guarded: deflate while workingset refaults per second exceed this per mille of RAM (0: never)");
 
 /* auto_policy parsed at load. */
 static bool vb_naive;
@@ -359,6 +373,88 @@ out:
 	/* shrink_pages: the balloon's; hint_shrunk_pages has the rest. */
 	vb_shrink_account(vb, why, done - hinted, ktime_get_ns() - t0);
 	return done ? done : SHRINK_STOP;
+}
+
+/*
+ * Thrashing: reclaim that always succeeds never reaches the shrinker at
+ * the priorities it answers, yet the guest may spend its time reading
+ * back what it just evicted (a kernel build squeezed below its working
+ * set: headers, the compiler's text, objects the linker reads).  The
+ * kernel leaves a shadow entry where it evicts a page cache or swap page
+ * and counts a workingset refault when the page comes back while the
+ * entry is still there.  A file read once never refaults, nor does one
+ * whose cache is dropped between reads (a block device's on its last
+ * close), so reading through more data than the guest holds, the
+ * ordinary cache reclaim that upstream's shrinker fought against, does
+ * not trip this.  The kernel's activations and restores would be
+ * narrower still, but they stop counting once the active list has
+ * collapsed, which is exactly when the guest thrashes worst.
+ */
+static unsigned long vb_ws_refaults(void)
+{
+	return global_node_page_state(WORKINGSET_REFAULT_ANON) +
+	       global_node_page_state(WORKINGSET_REFAULT_FILE);
+}
+
+static void vb_queue_thrash(struct vballoon *vb)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	if (!vb->stop)
+		queue_delayed_work(system_freezable_wq, &vb->thrash_work,
+				   VB_THRASH_PERIOD);
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+}
+
+/*
+ * Once a period: when the guest refaulted faster than
+ * auto_thrash_permille of RAM per second, give back as many pages as it
+ * refaulted (at most VB_THRASH_MAX) and lower the goal, as the shrinker
+ * does.  Worker context: it may wait for dq.lock and the host.
+ */
+void vb_thrash_work(struct work_struct *work)
+{
+	struct vballoon *vb = container_of(to_delayed_work(work),
+					   struct vballoon, thrash_work);
+	unsigned long seen = vb_ws_refaults(), now = jiffies;
+	unsigned long delta = seen - vb->thrash_seen;
+	unsigned long elapsed = now - vb->thrash_at;
+	unsigned long limit, want, done = 0;
+	unsigned int pm = READ_ONCE(auto_thrash_permille);
+
+	vb->thrash_seen = seen;
+	vb->thrash_at = now;
+	if (!pm || !elapsed || !READ_ONCE(vb->num_pages))
+		goto again;
+	limit = totalram_pages() / 1000 * pm * elapsed / HZ;
+	if (delta <= limit)
+		goto again;
+	want = min_t(unsigned long, delta, VB_THRASH_MAX);
+	mutex_lock(&vb->dq.lock);
+	if (vb->dq.vq)
+		done = vb_deflate(vb, want, VB_THRASH_TIMEOUT);
+	mutex_unlock(&vb->dq.lock);
+	if (done) {
+		vb_report_actual(vb);
+		vb_auto_lower_goal(vb);
+	}
+	spin_lock(&vb->stats_lock);
+	vb->ctr.thrash_events++;
+	vb->ctr.thrash_pages += done;
+	spin_unlock(&vb->stats_lock);
+again:
+	vb_queue_thrash(vb);
+}
+
+/* Probe and restore: the guarded policy watches for thrashing. */
+void vb_thrash_start(struct vballoon *vb)
+{
+	if (!vb->auto_balloon || vb_naive)
+		return;
+	vb->thrash_seen = vb_ws_refaults();
+	vb->thrash_at = jiffies;
+	vb_queue_thrash(vb);
 }
 
 int vb_auto_start(struct vballoon *vb)

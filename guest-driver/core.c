@@ -676,6 +676,7 @@ static void vb_start(struct vballoon *vb)
 	}
 	vb_reporting_start(vb);
 	vb_fp_start(vb);
+	vb_thrash_start(vb);
 	vb_queue_update(vb, 0);
 }
 
@@ -799,6 +800,7 @@ static void vb_quiesce(struct vballoon *vb)
 static void vb_cancel_work(struct vballoon *vb)
 {
 	cancel_delayed_work_sync(&vb->update_work);
+	cancel_delayed_work_sync(&vb->thrash_work);
 	cancel_work_sync(&vb->stats_work);
 	cancel_work_sync(&vb->fp_work);
 	WRITE_ONCE(vb->abort, false);
@@ -840,6 +842,7 @@ static void vb_init_state(struct vballoon *vb)
 	mutex_init(&vb->dq.lock);
 	init_waitqueue_head(&vb->acked);
 	INIT_DELAYED_WORK(&vb->update_work, vb_update_work);
+	INIT_DELAYED_WORK(&vb->thrash_work, vb_thrash_work);
 	INIT_WORK(&vb->stats_work, vb_statsvq_work);
 	spin_lock_init(&vb->stop_lock);
 	spin_lock_init(&vb->stats_lock);

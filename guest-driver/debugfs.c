@@ -118,6 +118,8 @@ static void vb_show_shrink(struct seq_file *m, const struct vb_counters *k,
 	vb_json_u64(m, "shrink_refused_host", r[VB_REFUSE_HOST]);
 	vb_json_u64(m, "shrink_refused_notreclaim", r[VB_REFUSE_NOTRECLAIM]);
 	vb_json_u64(m, "goal_lowered", k->goal_lowered);
+	vb_json_u64(m, "thrash_events", k->thrash_events);
+	vb_json_u64(m, "thrash_pages", k->thrash_pages);
 }
 
 /* Free page hinting (bit 3) and the free page bitmap (bit 20). */

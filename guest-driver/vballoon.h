@@ -200,6 +200,8 @@ struct vb_counters {
 	u64 shrink_refused[VB_NR_REFUSALS];	/* calls refused, by reason */
 	u64 shrink_urgent;	/* deflates let through the hold-off */
 	u64 goal_lowered;	/* times a deflate under pressure lowered the goal */
+	u64 thrash_events;	/* periods with workingset refaults over the limit */
+	u64 thrash_pages;	/* pages deflated in them */
 	u64 report_requests;	/* free page reports the host returned */
 	u64 report_pages;	/* pages in them (4 KiB) */
 	u64 report_errors;	/* reports not posted or never returned */
@@ -333,6 +335,9 @@ struct vballoon {
 	struct task_struct *inflater;	/* the worker while it allocates */
 	struct shrinker shrinker;	/* deflate under guest pressure */
 	bool shrinker_registered;	/* shrinker is registered */
+	struct delayed_work thrash_work; /* deflates while the guest thrashes */
+	unsigned long thrash_seen;	/* workingset refaults last seen */
+	unsigned long thrash_at;	/* jiffies they were read */
 
 	/* Free page hinting and bitmap (freepage.c); the queue under fp_lock. */
 	struct virtqueue *fvq;		/* free page queue, or NULL */
@@ -460,6 +465,8 @@ const char *vb_auto_policy_name(void);
 void vb_auto_new_target(struct vballoon *vb);
 unsigned long vb_goal(struct vballoon *vb);
 void vb_auto_lower_goal(struct vballoon *vb);
+void vb_thrash_work(struct work_struct *work);
+void vb_thrash_start(struct vballoon *vb);
 int vb_auto_start(struct vballoon *vb);
 void vb_auto_stop(struct vballoon *vb);
 

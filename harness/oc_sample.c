@@ -347,7 +347,7 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 {
 	json_t *run = json_object(), *vms = json_array(), *vm;
 	double run_s = 0, end, steps = 0, pages = 0, shrunk = 0;
-	double reported = 0;
+	double reported = 0, thrashed = 0;
 	int i;
 
 	for (i = 0; i < r->f.n; i++) {
@@ -360,6 +360,7 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 		if (r->v[i].drvc) {
 			json_object_set(vm, "guest_counters", r->v[i].drvc);
 			shrunk += oc_num(r->v[i].drvc, "shrink_pages", 0);
+			thrashed += oc_num(r->v[i].drvc, "thrash_pages", 0);
 			reported += oc_num(r->v[i].drvc, "report_pages", 0);
 		}
 		if (r->v[i].autoc) {
@@ -378,6 +379,8 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 	if (r->is_vballoon) {
 		json_object_set_new(run, "guest_shrink_bytes",
 				    json_integer((json_int_t)shrunk * 4096));
+		json_object_set_new(run, "guest_thrash_bytes",
+				    json_integer((json_int_t)thrashed * 4096));
 		json_object_set_new(run, "guest_report_bytes",
 				    json_integer((json_int_t)reported * 4096));
 	}

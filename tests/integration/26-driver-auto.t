@@ -11,6 +11,15 @@
 #    balloon reaches the target and the shrinker gives back at most
 #    NOFIGHT_BOUND pages meanwhile.  The same run with auto_policy=naive
 #    and auto=off is measured, not asserted (diag lines "nofight ...");
+#  - thrash: a guest reading a hot set that fits its RAM over and over
+#    (its working set) is asked to shrink below it; reclaim always
+#    succeeds, so the shrinker is never asked, but the workingset
+#    refaults trip the thrash check: the balloon stops and deflates until
+#    the hot set is cached again, the goal is lowered, QEMU's actual
+#    follows, and the refaults stop.  (The reader keeps the disk open: a
+#    block device's cache is dropped at its last close, as the no-fight
+#    stream's is after every pass.)  The same with the check off
+#    (auto_thrash_permille=0) is measured, not asserted ("thrash off");
 #  - bit off (auto=off, and a device that does not offer the bit): nothing
 #    new negotiated, no shrinker, an inflated balloon stays inflated under
 #    guest pressure; only the OOM notifier (DEFLATE_ON_OOM) gives pages back.
@@ -33,6 +42,8 @@ NOFIGHT_SIZE=205  # guest size the host asks for in the no-fight run, MiB (80 % 
 NOFIGHT_TMO=120   # s the no-fight inflate may take (guarded needs a fraction of it)
 NOFIGHT_BOUND=512 # pages the guarded shrinker may give back meanwhile (one call's worth)
 DISK_MIB=2048     # the streamed disk, MiB (sparse)
+HOT_MIB=400       # the hot set the thrash guest reads over and over, MiB
+HOT_SIZE=256      # guest size the host asks for in the thrash run, MiB
 BIT19=$((1 << 19))
 SOURCE=$(dev_auto_source) ||
 	skip_all "no pressure source for auto-balloon=on on this host"
@@ -40,7 +51,8 @@ AUTO=",auto-balloon=on$SOURCE,auto-balloon-min=${MEM}M"
 N_PRESSURE=16
 N_OFF=7
 N_NOFIGHT=6
-plan $((N_PRESSURE + 2 * N_OFF + N_NOFIGHT))
+N_THRASH=8
+plan $((N_PRESSURE + 2 * N_OFF + N_NOFIGHT + N_THRASH + 1))
 
 # booted NAME N PROPS MODPARAMS: boot, or fail the N tests of that VM.
 booted() {
@@ -126,6 +138,15 @@ bit_off() {
 	dev_stop
 }
 
+# disk_boot FILE MODPARAMS: boot with FILE as a read-only virtio disk,
+# /dev/vda in the guest.
+disk_boot() {
+	DEV_QEMU_ARGS="-drive file=$1,if=virtio,format=raw,readonly=on" \
+		dev_boot "$MEM" "$AUTO" \
+		"bb.driver=vballoon${2:+ bb.modparams=$2}" || return 1
+	dev_guest "modprobe virtio_blk; i=0; while [ ! -b /dev/vda ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i+1)); done; [ -b /dev/vda ]" >/dev/null
+}
+
 # nofight_run POLICY MODPARAMS: boot with the streamed disk, start the
 # stream, inflate to NOFIGHT_SIZE; sets NF_S (seconds to reach it, or
 # "none"), NF_MIB (the guest size at the end, MiB), NF_PAGES (pages the
@@ -133,12 +154,8 @@ bit_off() {
 nofight_run() {
 	local t0 actual=none want=$((NOFIGHT_SIZE << 20))
 	NF_OK=0 NF_S=none NF_PAGES=none NF_MIB=none
-	DEV_QEMU_ARGS="-drive file=$T_TMP/disk.raw,if=virtio,format=raw,readonly=on" \
-		dev_boot "$MEM" "$AUTO" \
-		"bb.driver=vballoon bb.modparams=$2" || return 0
+	disk_boot "$T_TMP/disk.raw" "$2" || return 0
 	NF_OK=1
-	dev_guest "modprobe virtio_blk; i=0; while [ ! -b /dev/vda ] && [ \$i -lt 50 ]; do sleep 0.1; i=\$((i+1)); done; [ -b /dev/vda ]" >/dev/null ||
-		NF_OK=0
 	dev_guest "(while :; do dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null; done) </dev/null >/dev/null 2>&1 & echo \$! >/tmp/stream.pid" >/dev/null ||
 		NF_OK=0
 	# Let the page cache fill the guest first.
@@ -155,8 +172,9 @@ nofight_run() {
 		sleep 0.5
 	done
 	[[ $actual =~ ^[0-9]+$ ]] && NF_MIB=$((actual >> 20))
-	drv_snap && NF_PAGES=$(drv_stat .shrink_pages)
+	drv_snap && NF_PAGES=$(drv_stat '.shrink_pages + .thrash_pages')
 	diag "nofight $1: $(drv_stat '{balloon_pages, goal_pages, target_pages,
+		thrash_events, thrash_pages,
 		shrink_calls, shrink_pages, shrink_urgent, shrink_refused_kswapd,
 		shrink_refused_self, shrink_refused_cache, shrink_refused_holdoff,
 		shrink_refused_busy, shrink_refused_host, inflate_pages,
@@ -173,7 +191,7 @@ nofight() {
 	cmp_ok "$NF_S" -le "$NOFIGHT_TMO" \
 		"$n: guarded: the balloon reached the target (${NF_S} s)"
 	cmp_ok "$NF_PAGES" -le "$NOFIGHT_BOUND" \
-		"$n: guarded: the shrinker gave back at most $NOFIGHT_BOUND pages ($NF_PAGES)"
+		"$n: guarded: the shrinker and the thrash check gave back at most $NOFIGHT_BOUND pages ($NF_PAGES)"
 	drv_check_clean "$n: guarded"
 	dev_stop
 	diag "nofight guarded: reach_s=$NF_S size_mib=$NF_MIB shrink_pages=$NF_PAGES"
@@ -191,7 +209,77 @@ nofight() {
 	rm -f "$T_TMP/disk.raw"
 }
 
+# The guest's workingset refaults (vmstat), anon and file.
+ws_refaults() {
+	dev_guest "cat /proc/vmstat" |
+		awk '/^workingset_refault_(anon|file) / { n += $2 } END { print n + 0 }'
+}
+
+# thrash_run NAME MODPARAMS: boot with the hot disk, read its first
+# HOT_MIB over and over, ask for HOT_SIZE, wait until the balloon stands
+# still for 6 s (at most 150 s); sets TH_OK (booted, reading), TH_MIB
+# (the guest's size then), TH_RATE (workingset refaults a second over the next
+# 10 s) and snapshots the driver.
+thrash_run() {
+	local i last=x same=0 a0 a1
+	TH_OK=0 TH_MIB=none TH_RATE=none
+	disk_boot "$T_TMP/hot.raw" "$2" || return 0
+	dev_guest "(exec 3</dev/vda; while :; do dd if=/dev/vda of=/dev/null bs=1M count=$HOT_MIB 2>/dev/null; done) </dev/null >/dev/null 2>&1 & echo \$! >/tmp/hot.pid" >/dev/null ||
+		return 0
+	# Three passes or more: the hot set is cached and active.
+	sleep 15
+	dev_guest "echo 0 > $DRV_DEBUGFS/stats" >/dev/null || return 0
+	dev_qmp balloon "{\"value\":$((HOT_SIZE << 20))}" >/dev/null || return 0
+	TH_OK=1
+	for ((i = 0; i < 75 && same < 3; i++)); do
+		sleep 2
+		drv_snap || continue
+		if [[ $(drv_stat .balloon_pages) == "$last" ]]; then
+			same=$((same + 1))
+		else
+			same=0
+			last=$(drv_stat .balloon_pages)
+		fi
+	done
+	TH_MIB=$((MEM - last / 256))
+	a0=$(ws_refaults) && sleep 10 && a1=$(ws_refaults) && TH_RATE=$(((a1 - a0) / 10))
+	drv_snap
+	diag "$1: size_mib=$TH_MIB refaults_per_s=$TH_RATE $(drv_stat '{balloon_pages,
+		goal_pages, target_pages, thrash_events, thrash_pages,
+		shrink_calls, shrink_pages, oom_pages, inflate_pages,
+		deflate_pages} | tostring')"
+}
+
+thrash() {
+	local n=thrash limit=$((MEM * 256 / 1000))
+	rm -f "$T_TMP/hot.raw"
+	truncate -s "${HOT_MIB}M" "$T_TMP/hot.raw"
+	thrash_run "$n" ""
+	if ((TH_OK)); then ok "$n: boot, hot set read"; else not_ok "$n: boot, hot set read"; fi
+	cmp_ok "$(drv_stat .thrash_pages)" -gt 0 "$n: the thrash check deflated"
+	is "$(drv_stat '.goal_pages == .balloon_pages and .goal_pages < .target_pages')" \
+		true "$n: goal lowered to what is left, below the target"
+	cmp_ok "$TH_MIB" -gt "$HOT_SIZE" "$n: the guest stays above what the host asked (${TH_MIB} MiB)"
+	cmp_ok "$TH_RATE" -le "$limit" \
+		"$n: the working set stays cached (refaults/s $TH_RATE, limit $limit)"
+	is "$(drv_actual)" $(((MEM << 20) - $(drv_stat .balloon_pages) * 4096)) \
+		"$n: QEMU's actual follows"
+	is "$(drv_stat .shrink_pages)" 0 "$n: the shrinker was never needed"
+	drv_check_clean "$n"
+	dev_stop
+
+	thrash_run "thrash off" auto_thrash_permille=0
+	if ((TH_OK)); then
+		ok "thrash off: measured (size_mib=$TH_MIB refaults_per_s=$TH_RATE)"
+	else
+		not_ok "thrash off: measured"
+	fi
+	dev_stop
+	rm -f "$T_TMP/hot.raw"
+}
+
 pressure
+thrash
 full=$(((MEM - SMALL) * 256))
 bit_off "auto=off" "$AUTO,chunk-transfer=on,deflate-on-oom=on" "auto=off" \
 	"bbload touch $LOAD" "$full 0 true"

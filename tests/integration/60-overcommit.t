@@ -6,7 +6,7 @@
 # normal end, after SIGINT, after a VM died, and after kill -9 of the
 # harness (the next run sweeps them).  Bad input is exit 2 before boot.
 . "$(dirname "$0")/lib.sh"
-plan 55
+plan 56
 
 [[ $(id -u) -eq 0 ]] || skip_all "needs root (memory cgroup, swapon)"
 command -v jq >/dev/null || skip_all "needs jq"
@@ -98,6 +98,8 @@ check "auto: no guest went below the floor (a quarter of 512 MiB)" \
 	test "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].auto.target_pages] | max')" -le $((384 * 256))
 check "auto: every guest had its shrinker registered" \
 	test "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].guest_counters.shrinker] | all')" = true
+check "auto: guest_thrash_bytes is what the guests' thrash checks gave back" \
+	test "$(row auto guest_thrash_bytes)" = "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].guest_counters.thrash_pages] | add * 4096')"
 check "auto+reporting: both on, and the guests reported" \
 	test "$(q '.rows[] | select(.name == "auto+reporting") | .settings.device')" = \
 	"auto-balloon=on,free-page-reporting=on" -a "$(row auto+reporting guest_report_bytes)" -gt 0
