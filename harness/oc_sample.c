@@ -325,9 +325,33 @@ void oc_collect_guests(struct oc_run *r)
 		r->v[i].drvc = json_object();
 		json_object_foreach(all, key, val)
 			if (!strncmp(key, "shrink", 6) ||
+			    !strncmp(key, "thrash", 6) ||
+			    !strncmp(key, "goal", 4) ||
 			    !strncmp(key, "report", 6))
 				json_object_set(r->v[i].drvc, key, val);
 		json_decref(tmp);
+	}
+}
+
+/*
+ * A row that ran out of run_timeout has no sample; its guests' balloon
+ * counters still say what they were doing, so print them.  (After a
+ * signal the agent is not asked: the harness is leaving.)
+ */
+void oc_print_guests(struct oc_run *r)
+{
+	char *s;
+	int i;
+
+	oc_collect_guests(r);
+	for (i = 0; i < r->f.n; i++) {
+		if (!r->v[i].drvc)
+			continue;
+		s = json_dumps(r->v[i].drvc, JSON_COMPACT | JSON_SORT_KEYS);
+		if (s)
+			bb_info("%s: guest balloon counters when it stopped: %s",
+				r->f.vms[i].spec.name, s);
+		free(s);
 	}
 }
 

@@ -88,6 +88,7 @@ void oc_progress(struct oc_run *r, int final);
 
 /* vballoon: read every guest's shrinker and reporting counters at the end. */
 void oc_collect_guests(struct oc_run *r);
+void oc_print_guests(struct oc_run *r);
 
 /* The run's sample for the report, from what oc_tick gathered. */
 json_t *oc_run_sample(struct oc_run *r, int rep, const char *series);

@@ -392,6 +392,8 @@ static int oc_one_run(struct bb_config *cfg, struct hostmem *hm,
 		oc_collect_guests(&r);
 	if (!rc)
 		rpt_add_run(row, oc_run_sample(&r, rep, series));
+	else if (rc == -ETIMEDOUT)
+		oc_print_guests(&r);
 out:
 	oc_run_free(&r);
 	return rc;

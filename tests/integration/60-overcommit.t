@@ -6,7 +6,7 @@
 # normal end, after SIGINT, after a VM died, and after kill -9 of the
 # harness (the next run sweeps them).  Bad input is exit 2 before boot.
 . "$(dirname "$0")/lib.sh"
-plan 56
+plan 59
 
 [[ $(id -u) -eq 0 ]] || skip_all "needs root (memory cgroup, swapon)"
 command -v jq >/dev/null || skip_all "needs jq"
@@ -170,6 +170,21 @@ both_rows_ran() {
 }
 check "after the first row failed the second still ran; the table says both failed" both_rows_ran
 check "nothing left on the host after a failed workload" host_clean
+
+# A workload outlives run_timeout: the row fails, and each guest's balloon
+# counters are printed, since the row has no sample to carry them.
+rc=0
+"${ONE[@]}" --run_timeout 20s --command 'sleep 300' >"$T_TMP/tmo.out" \
+	2>"$T_TMP/tmo.err" || rc=$?
+check "exit 1 when a workload outlives run_timeout" test "$rc" -eq 1
+timeout_told() {
+	grep -q "still running after run_timeout (20 s)" "$T_TMP/tmo.err" &&
+		[[ $(grep -c 'vm0[01]: guest balloon counters when it stopped: {.*"shrink_calls":' \
+			"$T_TMP/tmo.err") == 2 ]]
+}
+check "the timeout is told, with both guests' balloon counters" timeout_told
+[[ $rc -eq 1 ]] || diag "$(tail -5 "$T_TMP/tmo.err")"
+check "nothing left on the host after run_timeout" host_clean
 
 # A VM dies during the workload.
 "${ONE[@]}" >"$T_TMP/die.out" 2>"$T_TMP/die.err" &
