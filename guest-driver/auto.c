@@ -384,9 +384,10 @@ out:
  * and counts a workingset refault when the page comes back while the
  * entry is still there.  A file read once never refaults, nor does one
  * whose cache is dropped between reads (a block device's on its last
- * close), so reading through more data than the guest holds, the
- * ordinary cache reclaim that upstream's shrinker fought against, does
- * not trip this.  The kernel's activations and restores would be
+ * close), so reading through data once, the ordinary cache reclaim that
+ * upstream's shrinker fought against, does not trip this.  A regular
+ * file larger than the guest read over and over does (README.md,
+ * "Thrashing", known limitation).  The kernel's activations and restores would be
  * narrower still, but they stop counting once the active list has
  * collapsed, which is exactly when the guest thrashes worst.
  */
@@ -421,7 +422,7 @@ void vb_thrash_work(struct work_struct *work)
 	unsigned long delta = seen - vb->thrash_seen;
 	unsigned long elapsed = now - vb->thrash_at;
 	unsigned long limit, want, done = 0;
-	unsigned int pm = READ_ONCE(auto_thrash_permille);
+	unsigned int pm = min(READ_ONCE(auto_thrash_permille), 1000U);
 
 	vb->thrash_seen = seen;
 	vb->thrash_at = now;

@@ -200,7 +200,7 @@ struct vb_counters {
 	u64 shrink_refused[VB_NR_REFUSALS];	/* calls refused, by reason */
 	u64 shrink_urgent;	/* deflates let through the hold-off */
 	u64 goal_lowered;	/* times a deflate under pressure lowered the goal */
-	u64 thrash_events;	/* periods with workingset refaults over the limit */
+	u64 thrash_events;	/* periods over the limit, balloon not empty */
 	u64 thrash_pages;	/* pages deflated in them */
 	u64 report_requests;	/* free page reports the host returned */
 	u64 report_pages;	/* pages in them (4 KiB) */
