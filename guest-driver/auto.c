@@ -387,9 +387,10 @@ out:
  * close), so reading through data once, the ordinary cache reclaim that
  * upstream's shrinker fought against, does not trip this.  A regular
  * file larger than the guest read over and over does (README.md,
- * "Thrashing", known limitation).  The kernel's activations and restores would be
- * narrower still, but they stop counting once the active list has
- * collapsed, which is exactly when the guest thrashes worst.
+ * "Thrashing", known limitation).  The kernel's activations and
+ * restores would be narrower still, but they stop counting once the
+ * active list has collapsed, which is exactly when the guest thrashes
+ * worst.
  */
 static unsigned long vb_ws_refaults(void)
 {

@@ -86,7 +86,10 @@ int oc_tick(struct oc_run *r, char *err, unsigned long len);
 /* Progress on stderr: a line redrawn on a terminal, else every 30 s. */
 void oc_progress(struct oc_run *r, int final);
 
-/* vballoon: read every guest's shrinker and reporting counters at the end. */
+/*
+ * vballoon: read every guest's shrinker, thrash check, goal and reporting
+ * counters at the end; or read and print them (a row that timed out).
+ */
 void oc_collect_guests(struct oc_run *r);
 void oc_print_guests(struct oc_run *r);
 
