@@ -221,14 +221,22 @@ static void mig_checker_post_mortem(struct vm *vm, const char *what,
 	struct agent_result res;
 	char cmd[700], err[256];
 
+	/*
+	 * Nothing that takes the process's mmap_lock comes before its stack:
+	 * reading /proc/PID/cmdline does, and a process stuck holding (or
+	 * behind) that lock would stall the post-mortem too.  SysRq w puts
+	 * every blocked task's stack in the kernel log.
+	 */
 	snprintf(cmd, sizeof(cmd),
 		 "for p in %lld $(cat /proc/%lld/task/*/children 2>/dev/null);"
-		 " do echo \"pid $p: $(tr '\\0' ' ' </proc/$p/cmdline)\";"
+		 " do echo \"pid $p: $(cat /proc/$p/comm)\";"
 		 " grep -E '^(State|VmRSS)' /proc/$p/status;"
 		 " echo \"wchan: $(cat /proc/$p/wchan)\";"
-		 " head -12 /proc/$p/stack; done 2>&1;"
+		 " head -12 /proc/$p/stack;"
+		 " echo \"cmdline: $(timeout 3 cat /proc/$p/cmdline | tr '\\0' ' ')\";"
+		 " done 2>&1; echo w >/proc/sysrq-trigger 2>/dev/null;"
 		 " ls -l " MIG_FLAGS "/%s 2>&1; echo 'dmesg:';"
-		 " dmesg | tail -15", pid, pid, what);
+		 " dmesg | tail -40", pid, pid, what);
 	if (agent_exec(&vm->agent, cmd, 30000, &res, err, sizeof(err))) {
 		bb_warn("guest: bbload %s (pid %lld) still runs; no post-mortem: "
 			"%s", what, pid, err);
