@@ -58,8 +58,9 @@ check "the guard's every page (1/64 of 512 MiB) was checked on every row" \
 check "none: the guest's written memory travelled (> 300 MiB)" \
 	test "$(row none transferred_bytes)" -gt $((300 << 20))
 none_sent=$(row none transferred_bytes)
+half=$((${none_sent:-0} / 2))
 for s in hint-stock hint bitmap inflate-first reporting; do
-	sent=$(row "$s" transferred_bytes) half=$((${none_sent:-0} / 2))
+	sent=$(row "$s" transferred_bytes)
 	check "$s: under half of none's bytes" test "$sent" -lt "$half"
 	[[ $sent -lt $half ]] 2>/dev/null ||
 		diag "$s sent $sent bytes, none $none_sent: $(q ".rows[] | select(.name == \"$s\") | .runs[0] | {total_ms, dirty_sync_count, guest_free_pages, guest_build_ms, hint: (.guest_counters // {} | with_entries(select(.key | startswith(\"hint\")))), device_free_page} | tostring")"
