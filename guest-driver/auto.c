@@ -48,7 +48,8 @@
 
 /*
  * The thrash check's period, the most it deflates per period (64 MiB),
- * and how long it waits for the host then.
+ * and how long that deflate may take, batch after batch, host waits
+ * included.
  */
 #define VB_THRASH_PERIOD	HZ
 #define VB_THRASH_MAX		(SZ_64M >> PAGE_SHIFT)
@@ -288,28 +289,6 @@ static unsigned long vb_shrink_count(struct shrinker *s,
 	return vb_naive ? n : min_t(unsigned long, n, READ_ONCE(auto_max_pages));
 }
 
-/*
- * Deflate up to want pages within VB_SHRINK_TIMEOUT.  The caller holds
- * dq.lock.  Returns pages freed.
- */
-static unsigned long vb_shrink_deflate(struct vballoon *vb, unsigned long want)
-{
-	unsigned long deadline = jiffies + VB_SHRINK_TIMEOUT;
-	unsigned long done = 0, n;
-	long left;
-
-	while (done < want && READ_ONCE(vb->num_pages)) {
-		left = (long)(deadline - jiffies);
-		if (left <= 0)
-			break;
-		n = vb_deflate(vb, want - done, left);
-		if (!n)
-			break;
-		done += n;
-	}
-	return done;
-}
-
 static void vb_shrink_account(struct vballoon *vb, enum vb_refusal why,
 			      unsigned long done, u64 ns)
 {
@@ -351,7 +330,8 @@ static unsigned long vb_shrink_scan(struct shrinker *s,
 		goto out;
 	}
 	if (vb->dq.vq)
-		done = vb_shrink_deflate(vb, want);
+		done = vb_deflate_until(vb, want,
+					jiffies + VB_SHRINK_TIMEOUT);
 	if (done) {
 		vb_report_actual(vb);
 		/* The seed's naive shrinker chased num_pages again. */
@@ -398,17 +378,6 @@ static unsigned long vb_ws_refaults(void)
 	       global_node_page_state(WORKINGSET_REFAULT_FILE);
 }
 
-static void vb_queue_thrash(struct vballoon *vb)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&vb->stop_lock, flags);
-	if (!vb->stop)
-		queue_delayed_work(system_freezable_wq, &vb->thrash_work,
-				   VB_THRASH_PERIOD);
-	spin_unlock_irqrestore(&vb->stop_lock, flags);
-}
-
 /*
  * Once a period: when the guest refaulted faster than
  * auto_thrash_permille of RAM per second, give back as many pages as it
@@ -435,7 +404,8 @@ void vb_thrash_work(struct work_struct *work)
 	want = min_t(unsigned long, delta, VB_THRASH_MAX);
 	mutex_lock(&vb->dq.lock);
 	if (vb->dq.vq)
-		done = vb_deflate(vb, want, VB_THRASH_TIMEOUT);
+		done = vb_deflate_until(vb, want,
+					jiffies + VB_THRASH_TIMEOUT);
 	mutex_unlock(&vb->dq.lock);
 	if (done) {
 		vb_report_actual(vb);
@@ -446,7 +416,7 @@ void vb_thrash_work(struct work_struct *work)
 	vb->ctr.thrash_pages += done;
 	spin_unlock(&vb->stats_lock);
 again:
-	vb_queue_thrash(vb);
+	vb_queue(vb, &vb->thrash_work, VB_THRASH_PERIOD);
 }
 
 /* Probe and restore: the guarded policy watches for thrashing. */
@@ -456,7 +426,7 @@ void vb_thrash_start(struct vballoon *vb)
 		return;
 	vb->thrash_seen = vb_ws_refaults();
 	vb->thrash_at = jiffies;
-	vb_queue_thrash(vb);
+	vb_queue(vb, &vb->thrash_work, VB_THRASH_PERIOD);
 }
 
 int vb_auto_start(struct vballoon *vb)

@@ -329,14 +329,45 @@ unsigned long vb_deflate(struct vballoon *vb, unsigned long want,
 	return c.pages;
 }
 
-static void vb_queue_update(struct vballoon *vb, unsigned long delay)
+/*
+ * Deflate batch after batch until want pages are back, the balloon is
+ * empty, a batch gives nothing, or deadline (jiffies) passes; each batch
+ * waits for the host only until then.  The caller holds dq.lock.
+ * Returns pages deflated.
+ */
+unsigned long vb_deflate_until(struct vballoon *vb, unsigned long want,
+			       unsigned long deadline)
+{
+	unsigned long done = 0, n;
+	long left;
+
+	while (done < want && READ_ONCE(vb->num_pages)) {
+		left = (long)(deadline - jiffies);
+		if (left <= 0)
+			break;
+		n = vb_deflate(vb, want - done, left);
+		if (!n)
+			break;
+		done += n;
+	}
+	return done;
+}
+
+/* (Re)arm dwork to run after delay, unless the device is being stopped. */
+void vb_queue(struct vballoon *vb, struct delayed_work *dwork,
+	      unsigned long delay)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&vb->stop_lock, flags);
 	if (!vb->stop)
-		mod_delayed_work(system_freezable_wq, &vb->update_work, delay);
+		mod_delayed_work(system_freezable_wq, dwork, delay);
 	spin_unlock_irqrestore(&vb->stop_lock, flags);
+}
+
+static void vb_queue_update(struct vballoon *vb, unsigned long delay)
+{
+	vb_queue(vb, &vb->update_work, delay);
 }
 
 /*
@@ -409,7 +440,6 @@ static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 	unsigned long *freed = arg;
 	u64 t0 = ktime_get_ns();
 	bool busy = true;
-	long left;
 
 	/* Returned hint blocks first: the host is done with them. */
 	n = vb_hint_release(vb, want);
@@ -418,15 +448,7 @@ static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 
 	if (vb_lock_until(&vb->dq.lock, deadline)) {
 		busy = false;
-		while (done < want && READ_ONCE(vb->num_pages)) {
-			left = (long)(deadline - jiffies);
-			if (left <= 0)
-				break;
-			n = vb_deflate(vb, want - done, left);
-			if (!n)
-				break;
-			done += n;
-		}
+		done = vb_deflate_until(vb, want, deadline);
 		if (done && vb->dq.vq) {
 			vb_report_actual(vb);
 			vb_auto_lower_goal(vb);

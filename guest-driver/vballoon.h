@@ -380,6 +380,10 @@ void vb_account(struct vballoon *vb, bool inflate,
 		const struct vb_batch_cost *c);
 u32 vb_target(struct vballoon *vb);
 void vb_report_actual(struct vballoon *vb);
+unsigned long vb_deflate_until(struct vballoon *vb, unsigned long want,
+			       unsigned long deadline);
+void vb_queue(struct vballoon *vb, struct delayed_work *dwork,
+	      unsigned long delay);
 unsigned long vb_deflate(struct vballoon *vb, unsigned long want,
 			 unsigned long timeout);
 
