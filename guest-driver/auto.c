@@ -16,8 +16,9 @@
  * after it cannot undo it, and one that came after it does.
  *
  * The shrinker never waits for a lock (trylock on the deflate queue's),
- * never allocates, and waits for the host at most VB_SHRINK_TIMEOUT per
- * call.  Under auto_policy=guarded it tells real pressure from ordinary
+ * never allocates, and starts deflate batches for at most
+ * VB_SHRINK_TIMEOUT per call, each round waiting for the host only until
+ * then.  Under auto_policy=guarded it tells real pressure from ordinary
  * page-cache reclaim (README.md, "Deflate under pressure").
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -47,12 +48,15 @@
 #define VB_SHRINK_TIMEOUT	(HZ / 10)
 
 /*
- * The thrash check's period, the most it deflates per period (64 MiB),
- * and how long that deflate may take, batch after batch, host waits
- * included.
+ * The thrash check's period (from the end of one check to the next), the
+ * most it deflates per period (64 MiB), how long it keeps starting
+ * batches, and the host wait of each round of requests (a batch started
+ * just before VB_THRASH_TIME still gets the full wait, so a host that
+ * answers is never timed out by the check's own clock).
  */
 #define VB_THRASH_PERIOD	HZ
 #define VB_THRASH_MAX		(SZ_64M >> PAGE_SHIFT)
+#define VB_THRASH_TIME		(HZ / 2)
 #define VB_THRASH_TIMEOUT	(HZ / 2)
 
 /*
@@ -331,7 +335,7 @@ static unsigned long vb_shrink_scan(struct shrinker *s,
 	}
 	if (vb->dq.vq)
 		done = vb_deflate_until(vb, want,
-					jiffies + VB_SHRINK_TIMEOUT);
+					jiffies + VB_SHRINK_TIMEOUT, 0, true);
 	if (done) {
 		vb_report_actual(vb);
 		/* The seed's naive shrinker chased num_pages again. */
@@ -404,8 +408,8 @@ void vb_thrash_work(struct work_struct *work)
 	want = min_t(unsigned long, delta, VB_THRASH_MAX);
 	mutex_lock(&vb->dq.lock);
 	if (vb->dq.vq)
-		done = vb_deflate_until(vb, want,
-					jiffies + VB_THRASH_TIMEOUT);
+		done = vb_deflate_until(vb, want, jiffies + VB_THRASH_TIME,
+					VB_THRASH_TIMEOUT, true);
 	mutex_unlock(&vb->dq.lock);
 	if (done) {
 		vb_report_actual(vb);
@@ -416,7 +420,7 @@ void vb_thrash_work(struct work_struct *work)
 	vb->ctr.thrash_pages += done;
 	spin_unlock(&vb->stats_lock);
 again:
-	vb_queue(vb, &vb->thrash_work, VB_THRASH_PERIOD);
+	vb_queue_dwork(vb, &vb->thrash_work, VB_THRASH_PERIOD);
 }
 
 /* Probe and restore: the guarded policy watches for thrashing. */
@@ -426,7 +430,7 @@ void vb_thrash_start(struct vballoon *vb)
 		return;
 	vb->thrash_seen = vb_ws_refaults();
 	vb->thrash_at = jiffies;
-	vb_queue(vb, &vb->thrash_work, VB_THRASH_PERIOD);
+	vb_queue_dwork(vb, &vb->thrash_work, VB_THRASH_PERIOD);
 }
 
 int vb_auto_start(struct vballoon *vb)

@@ -331,21 +331,35 @@ unsigned long vb_deflate(struct vballoon *vb, unsigned long want,
 
 /*
  * Deflate batch after batch until want pages are back, the balloon is
- * empty, a batch gives nothing, or deadline (jiffies) passes; each batch
- * waits for the host only until then.  The caller holds dq.lock.
- * Returns pages deflated.
+ * empty, a batch gives nothing, or deadline (jiffies) passes.  A batch
+ * starts only before the deadline, and after the first only when:
+ *  - the OOM notifier is not waiting for dq.lock (it then waits for one
+ *    batch at most, as for the worker);
+ *  - with told_only, the host can be told (no stale request, no abort,
+ *    queue not broken); without MUST_TELL_HOST vb_deflate() would free
+ *    the pages untold, which only the OOM notifier may want.
+ * Each round of requests waits for the host round_wait jiffies, or, with
+ * round_wait 0, what is left until the deadline (a batch of several
+ * rounds may then end past it).  The caller holds dq.lock.  Returns
+ * pages deflated.
  */
 unsigned long vb_deflate_until(struct vballoon *vb, unsigned long want,
-			       unsigned long deadline)
+			       unsigned long deadline, unsigned long round_wait,
+			       bool told_only)
 {
 	unsigned long done = 0, n;
 	long left;
 
+	lockdep_assert_held(&vb->dq.lock);
 	while (done < want && READ_ONCE(vb->num_pages)) {
 		left = (long)(deadline - jiffies);
 		if (left <= 0)
 			break;
-		n = vb_deflate(vb, want - done, left);
+		if (done && atomic_read(&vb->oom_waiting))
+			break;
+		if (done && told_only && vb_queue_ready(vb, &vb->dq))
+			break;
+		n = vb_deflate(vb, want - done, round_wait ?: left);
 		if (!n)
 			break;
 		done += n;
@@ -354,8 +368,8 @@ unsigned long vb_deflate_until(struct vballoon *vb, unsigned long want,
 }
 
 /* (Re)arm dwork to run after delay, unless the device is being stopped. */
-void vb_queue(struct vballoon *vb, struct delayed_work *dwork,
-	      unsigned long delay)
+void vb_queue_dwork(struct vballoon *vb, struct delayed_work *dwork,
+		    unsigned long delay)
 {
 	unsigned long flags;
 
@@ -367,7 +381,7 @@ void vb_queue(struct vballoon *vb, struct delayed_work *dwork,
 
 static void vb_queue_update(struct vballoon *vb, unsigned long delay)
 {
-	vb_queue(vb, &vb->update_work, delay);
+	vb_queue_dwork(vb, &vb->update_work, delay);
 }
 
 /*
@@ -439,16 +453,19 @@ static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 	unsigned long want = READ_ONCE(oom_pages), done = 0, n;
 	unsigned long *freed = arg;
 	u64 t0 = ktime_get_ns();
-	bool busy = true;
+	bool busy = true, locked;
 
 	/* Returned hint blocks first: the host is done with them. */
 	n = vb_hint_release(vb, want);
 	*freed += n;
 	want -= min(want, n);
 
-	if (vb_lock_until(&vb->dq.lock, deadline)) {
+	atomic_inc(&vb->oom_waiting);
+	locked = vb_lock_until(&vb->dq.lock, deadline);
+	atomic_dec(&vb->oom_waiting);
+	if (locked) {
 		busy = false;
-		done = vb_deflate_until(vb, want, deadline);
+		done = vb_deflate_until(vb, want, deadline, 0, false);
 		if (done && vb->dq.vq) {
 			vb_report_actual(vb);
 			vb_auto_lower_goal(vb);
@@ -863,6 +880,7 @@ static void vb_init_state(struct vballoon *vb)
 	mutex_init(&vb->iq.lock);
 	mutex_init(&vb->dq.lock);
 	init_waitqueue_head(&vb->acked);
+	atomic_set(&vb->oom_waiting, 0);
 	INIT_DELAYED_WORK(&vb->update_work, vb_update_work);
 	INIT_DELAYED_WORK(&vb->thrash_work, vb_thrash_work);
 	INIT_WORK(&vb->stats_work, vb_statsvq_work);

@@ -13,7 +13,10 @@
  *
  * Locking, outermost first:
  *   iq.lock   the inflate queue: the inflate worker, compaction, inject
- *   dq.lock   the deflate queue: the worker, the OOM notifier, compaction
+ *   dq.lock   the deflate queue: the worker, the OOM notifier, compaction,
+ *             the shrinker (trylock) and the thrash check; a holder
+ *             deflating batch after batch stops between batches when
+ *             the OOM notifier waits for it (oom_waiting)
  *   lock      the balloon's lists and counts, held for at most VB_CHUNK
  *             entries at a time
  *   bdi.pages_lock, stats_lock, stop_lock, goal_lock (spinlocks)
@@ -290,6 +293,7 @@ struct vballoon {
 	u64 lock_t0;			/* when lock was taken, ns */
 	wait_queue_head_t acked;	/* woken when the host returns */
 	bool abort;			/* waits for the host end now */
+	atomic_t oom_waiting;		/* the OOM notifier waits for dq.lock */
 	struct delayed_work update_work; /* moves towards the target */
 	struct work_struct stats_work;	/* answers a stats request */
 	spinlock_t stop_lock;		/* protects stop */
@@ -381,9 +385,10 @@ void vb_account(struct vballoon *vb, bool inflate,
 u32 vb_target(struct vballoon *vb);
 void vb_report_actual(struct vballoon *vb);
 unsigned long vb_deflate_until(struct vballoon *vb, unsigned long want,
-			       unsigned long deadline);
-void vb_queue(struct vballoon *vb, struct delayed_work *dwork,
-	      unsigned long delay);
+			       unsigned long deadline, unsigned long round_wait,
+			       bool told_only);
+void vb_queue_dwork(struct vballoon *vb, struct delayed_work *dwork,
+		    unsigned long delay);
 unsigned long vb_deflate(struct vballoon *vb, unsigned long want,
 			 unsigned long timeout);
 

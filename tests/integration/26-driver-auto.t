@@ -54,7 +54,7 @@ AUTO=",auto-balloon=on$SOURCE,auto-balloon-min=${MEM}M"
 N_PRESSURE=16
 N_OFF=7
 N_NOFIGHT=6
-N_THRASH=10
+N_THRASH=11
 plan $((N_PRESSURE + 2 * N_OFF + N_NOFIGHT + N_THRASH + 1))
 
 # booted NAME N PROPS MODPARAMS: boot, or fail the N tests of that VM.
@@ -276,6 +276,8 @@ thrash() {
 	# batch, up to what refaulted (64 MiB at most), not one batch.
 	cmp_ok "$(drv_stat '.thrash_pages / ([.thrash_events, 1] | max) | floor')" -gt 512 \
 		"$n: a period gives back more than one batch (pages per period)"
+	is "$(drv_stat '[.xfer_errors, .xfer_timeouts] | join(" ")')" "0 0" \
+		"$n: the host answered every request in time (no transfer error or timeout)"
 	is "$(drv_stat '.goal_pages == .balloon_pages and .goal_pages < .target_pages')" \
 		true "$n: goal lowered to what is left, below the target"
 	cmp_ok "$TH_MIB" -gt "$HOT_SIZE" "$n: the guest stays above what the host asked (${TH_MIB} MiB)"
