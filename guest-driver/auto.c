@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * auto.c - AUTO_BALLOON (feature bit 19): the driver's own goal and the
- * shrinker that deflates under the guest's own memory pressure.
+ * auto.c - AUTO_BALLOON (feature bit 19): the driver's own goal, the
+ * shrinker that deflates under the guest's own memory pressure, and the
+ * thrash check that deflates while the guest refaults its working set.
  *
  * The goal is what the worker moves the balloon towards.  Without the bit
  * it is always the host's num_pages.  With it, a configuration change
@@ -17,8 +18,8 @@
  *
  * The shrinker never waits for a lock (trylock on the deflate queue's),
  * never allocates, and starts deflate batches for at most
- * VB_SHRINK_TIMEOUT per call, each round waiting for the host only until
- * then.  Under auto_policy=guarded it tells real pressure from ordinary
+ * VB_SHRINK_TIMEOUT per call, each round waiting for the host what was
+ * left of it when its batch started.  Under auto_policy=guarded it tells real pressure from ordinary
  * page-cache reclaim (README.md, "Deflate under pressure").
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt

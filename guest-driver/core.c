@@ -51,7 +51,12 @@
  */
 #define VB_ACK_TIMEOUT		(5 * HZ)
 
-/* The whole of one OOM notifier call: the deflate queue's lock and host. */
+/*
+ * One OOM notifier call: it polls for the deflate queue's lock and starts
+ * batches only this long; each round of requests waits for the host what
+ * was left when its batch started (one round for the default oom_pages;
+ * a batch of several rounds may end past it).
+ */
 #define VB_OOM_TIMEOUT		(HZ / 2)
 
 /* Each of the two requests of a migration (compaction waits meanwhile). */
@@ -442,8 +447,8 @@ static bool vb_lock_until(struct mutex *lock, unsigned long deadline)
 }
 
 /*
- * Called under oom_lock: gives back up to oom_pages pages within
- * VB_OOM_TIMEOUT, whatever the host does.
+ * Called under oom_lock: gives back up to oom_pages pages, starting
+ * batches within VB_OOM_TIMEOUT, whatever the host does.
  */
 static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 			 void *arg)

@@ -14,9 +14,9 @@
  * Locking, outermost first:
  *   iq.lock   the inflate queue: the inflate worker, compaction, inject
  *   dq.lock   the deflate queue: the worker, the OOM notifier, compaction,
- *             the shrinker (trylock) and the thrash check; a holder
- *             deflating batch after batch stops between batches when
- *             the OOM notifier waits for it (oom_waiting)
+ *             removal, the shrinker (trylock) and the thrash check; those
+ *             two deflate through vb_deflate_until(), which stops between
+ *             batches while the OOM notifier waits for it (oom_waiting)
  *   lock      the balloon's lists and counts, held for at most VB_CHUNK
  *             entries at a time
  *   bdi.pages_lock, stats_lock, stop_lock, goal_lock (spinlocks)
