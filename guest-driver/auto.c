@@ -19,8 +19,9 @@
  * The shrinker never waits for a lock (trylock on the deflate queue's),
  * never allocates, and starts deflate batches for at most
  * VB_SHRINK_TIMEOUT per call, each round waiting for the host what was
- * left of it when its batch started.  Under auto_policy=guarded it tells real pressure from ordinary
- * page-cache reclaim (README.md, "Deflate under pressure").
+ * left of it when its batch started.  Under auto_policy=guarded it tells
+ * real pressure from ordinary page-cache reclaim (README.md, "Deflate
+ * under pressure").
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
