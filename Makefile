@@ -4,6 +4,8 @@
 #   make bench   build everything and run the default benchmark
 #   make kbuild-image  the overcommit scenario's kernel-build disk
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (300) each
+#   make fuzz-qemu  QEMU's generic virtio fuzzer over the patched device,
+#                FUZZ_QEMU_SECONDS (600) per device configuration
 TOP := $(CURDIR)
 export V WERROR
 
@@ -46,6 +48,12 @@ fuzz-replay: deps qemu
 fuzz: deps qemu
 	@$(MAKE) --no-print-directory -C tests/fuzz fuzz
 
+# QEMU's own generic virtio fuzzer over the patched virtio-balloon-pci, one
+# run per configuration (host-device/fuzz-qemu.sh): a clang + ASan + UBSan
+# QEMU built once under build/ and cached; never part of check or CI.
+fuzz-qemu: deps qemu
+	@bash host-device/fuzz-qemu.sh
+
 check: all unit fuzz-replay
 	@bash tests/run-integration.sh
 
@@ -63,4 +71,4 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all deps qemu guest-kernel driver image kbuild-image harness unit fuzz-replay fuzz check bench clean distclean
+.PHONY: all deps qemu guest-kernel driver image kbuild-image harness unit fuzz-replay fuzz fuzz-qemu check bench clean distclean

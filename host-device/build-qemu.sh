@@ -20,6 +20,9 @@ SRC=$BUILD/qemu-src
 PREFIX=$BUILD/qemu
 JOBS=${JOBS:-$(nproc)}
 
+# shellcheck source=qemu-options.bash
+. "$HERE/qemu-options.bash"
+
 log() { printf 'build-qemu: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
@@ -27,6 +30,7 @@ series_hash() {
 	{
 		# contents only: the stamp must not depend on where the tree is
 		sha256sum <"$HERE/build-qemu.sh"
+		sha256sum <"$HERE/qemu-options.bash"
 		for p in "$HERE"/patches/*.patch; do
 			if [[ -e $p ]]; then sha256sum <"$p"; fi
 		done
@@ -82,19 +86,8 @@ configure_qemu() {
 		--prefix="$PREFIX" \
 		--target-list=x86_64-softmmu \
 		--firmwarepath="$FIRMWARE_PATH" \
-		--disable-install-blobs \
-		--disable-docs \
-		--disable-tools \
-		--disable-user \
-		--disable-werror \
-		--enable-kvm --enable-tcg --enable-trace-backends=log \
-		--disable-xen --disable-gtk --disable-sdl --disable-vnc \
-		--disable-opengl --disable-spice --disable-curses \
-		--disable-libusb --disable-usb-redir --disable-smartcard \
-		--disable-alsa --disable-pa --disable-jack --disable-oss \
-		--disable-guest-agent --disable-vhost-user-blk-server \
-		--disable-capstone --disable-rbd --disable-glusterfs \
-		--disable-libiscsi --disable-libnfs --disable-libssh \
+		--enable-trace-backends=log \
+		"${QEMU_COMMON_OPTS[@]}" \
 		>"$SRC/configure.log" 2>&1) ||
 		die "configure failed; see $SRC/configure.log"
 }

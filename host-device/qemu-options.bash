@@ -1,0 +1,15 @@
+# configure options shared by build-qemu.sh and fuzz-qemu.sh: what the
+# device, the tests and the fuzzer need, and nothing that pulls in
+# libraries or firmware they do not use.  Sourced; part of both stamps.
+QEMU_COMMON_OPTS=(
+	--disable-install-blobs --disable-docs --disable-tools
+	--disable-user --disable-werror
+	--enable-kvm --enable-tcg
+	--disable-xen --disable-gtk --disable-sdl --disable-vnc
+	--disable-opengl --disable-spice --disable-curses
+	--disable-libusb --disable-usb-redir --disable-smartcard
+	--disable-alsa --disable-pa --disable-jack --disable-oss
+	--disable-guest-agent --disable-vhost-user-blk-server
+	--disable-capstone --disable-rbd --disable-glusterfs
+	--disable-libiscsi --disable-libnfs --disable-libssh
+)
