@@ -9,9 +9,6 @@
 set -euo pipefail
 
 QEMU_DEB_VERSION="1:7.2+dfsg-7+deb12u18"
-# The distribution's firmware: SeaBIOS, iPXE option ROMs, and the option
-# ROMs Debian builds itself (linuxboot_dma.bin, kvmvapic.bin, ...).
-FIRMWARE_PATH="/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)

@@ -94,7 +94,8 @@ build() {
 
 # The generic fuzzer's environment for one configuration.
 fuzz_env() {
-	echo "QEMU_FUZZ_ARGS=-machine q35 -nodefaults -device virtio-balloon-pci,$1"
+	# The firmware as the ordinary build finds it (--firmwarepath).
+	echo "QEMU_FUZZ_ARGS=-L ${FIRMWARE_PATH//:/ -L } -machine q35 -nodefaults -device virtio-balloon-pci,$1"
 	echo "QEMU_FUZZ_OBJECTS=virtio*"
 }
 
@@ -114,7 +115,12 @@ run_one() {
 	local runs
 	runs=$(awk '/^Done [0-9]+ runs/ { print $2 }' "$log" | tail -1)
 	if ((rc != 0)); then
-		log "$name: the fuzzer stopped with $rc after ${runs:-?} runs: crash inputs in $OUT/crashes/$name, log $log"
+		# libFuzzer names what it keeps crash-, leak-, timeout-, oom-.
+		if ! compgen -G "$OUT/crashes/$name/*-*" >/dev/null; then
+			tail -5 "$log" >&2
+			die "$name: the fuzzer did not run (exit $rc); log $log"
+		fi
+		log "$name: the fuzzer stopped with $rc after ${runs:-?} runs: input in $OUT/crashes/$name, log $log"
 		grep -m3 -E 'ERROR: |SUMMARY: |Assertion' "$log" >&2 || true
 		return 1
 	fi
