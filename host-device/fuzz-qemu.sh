@@ -35,17 +35,17 @@ SECONDS_EACH=${FUZZ_QEMU_SECONDS:-600}
 log() { printf 'fuzz-qemu: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# name | -device virtio-balloon-pci properties
+# name | -device virtio-balloon-pci properties | guest features of the seed
 # The generic fuzzer forks a child per input, and threads do not survive a
 # fork: an iothread, and with it free-page-hint and free-page-bitmap, would
 # never run.  Their parsers are fuzzed by tests/fuzz/fuzz_balloon.c.
 CONFIGS=(
-	"legacy|deflate-on-oom=on,free-page-reporting=on"
-	"bitmap|page-bitmap=on"
-	"chunk|chunk-transfer=on"
-	"sg|sg=on"
-	"sg-packed|sg=on,packed=on"
-	"auto|auto-balloon=on,chunk-transfer=on"
+	"legacy|deflate-on-oom=on,free-page-reporting=on|0"
+	"bitmap|page-bitmap=on|0x10000"
+	"chunk|chunk-transfer=on|0x20000"
+	"sg|sg=on|0x40000"
+	"sg-packed|sg=on,packed=on|0x40000"
+	"auto|auto-balloon=on,chunk-transfer=on|0xa0000"
 )
 
 [[ $SECONDS_EACH =~ ^[1-9][0-9]*$ ]] ||
@@ -92,6 +92,45 @@ build() {
 	log "installed $OUT/qemu-fuzz-x86_64"
 }
 
+# One generic-fuzz operation: opcode byte, then its argument bytes, given
+# as numbers of the widths that follow (1, 2, 4 or 8 bytes, little-endian).
+# op OPCODE [WIDTH VALUE]...
+op() {
+	local esc w v i
+	esc=$(printf '\\x%02x' "$1")
+	shift
+	while (($#)); do
+		w=$1 v=$2
+		shift 2
+		for ((i = 0; i < w; i++)); do
+			esc+=$(printf '\\x%02x' $(((v >> (8 * i)) & 0xff)))
+		done
+	done
+	printf '%b' "$esc"
+}
+
+# The seed of a corpus: one input that does what a driver does on the
+# legacy (transitional) I/O BAR, so that the fuzzer starts from a request
+# reaching the handler instead of finding the ring setup by chance.  It
+# writes the guest features FEATURES, selects the inflate queue, puts its
+# ring at 768 MiB (above the fuzzer's 512 MiB of RAM, where its sparse
+# memory answers every read with the DMA pattern), sets DRIVER_OK, adds a
+# pattern and notifies.  Read as an avail index, ring entry and descriptor,
+# the pattern is one request of 4 bytes at guest address 1.
+# Ops: 1 out (size 0 byte, 1 word, 2 long; region; offset; value),
+# 7 add-dma-pattern (index, stride, bytes); operations end with "FUZZ".
+seed_input() {
+	local features=$1 sep=FUZZ
+	{
+		op 1 1 2 1 0 2 4 4 "$features"; printf %s "$sep"
+		op 1 1 1 1 0 2 14 4 0; printf %s "$sep"
+		op 1 1 2 1 0 2 8 4 $((0x30000000 >> 12)); printf %s "$sep"
+		op 1 1 0 1 0 2 18 4 7; printf %s "$sep"
+		op 7 1 0 1 0 8 1 4 4 4 0; printf %s "$sep"
+		op 1 1 1 1 0 2 16 4 0
+	}
+}
+
 # The generic fuzzer's environment for one configuration.
 fuzz_env() {
 	# The firmware as the ordinary build finds it (--firmwarepath).
@@ -100,7 +139,7 @@ fuzz_env() {
 }
 
 run_one() {
-	local name=$1 props=$2 corpus=$OUT/corpus/$name
+	local name=$1 props=$2 corpus=$OUT/corpus/$name seeds=$OUT/seeds/$name
 	local log=$OUT/logs/$name.log rc=0
 	local -a env
 	mapfile -t env < <(fuzz_env "$props")
@@ -110,7 +149,7 @@ run_one() {
 		env "${env[@]}" ASAN_OPTIONS=detect_leaks=0 \
 			"$OUT/qemu-fuzz-x86_64" --fuzz-target=generic-fuzz \
 			-max_total_time="$SECONDS_EACH" -print_final_stats=1 \
-			-rss_limit_mb=4096 "$corpus") >"$log" 2>&1 || rc=$?
+			-rss_limit_mb=4096 "$corpus" "$seeds") >"$log" 2>&1 || rc=$?
 	# libFuzzer's final line: "Done N runs in S second(s)"
 	local runs
 	runs=$(awk '/^Done [0-9]+ runs/ { print $2 }' "$log" | tail -1)
@@ -130,13 +169,13 @@ run_one() {
 
 # Edges reached in the balloon's files by one configuration's corpus.
 coverage_one() {
-	local name=$1 props=$2 corpus=$OUT/corpus/$name
+	local name=$1 props=$2 corpus=$OUT/corpus/$name seeds=$OUT/seeds/$name
 	local -a env
 	mapfile -t env < <(fuzz_env "$props")
 	(cd "$OUT/crashes/$name" &&
 		env "${env[@]}" ASAN_OPTIONS=detect_leaks=0 \
 			"$OUT/qemu-fuzz-x86_64" --fuzz-target=generic-fuzz \
-			-runs=0 -print_coverage=1 "$corpus") 2>&1 |
+			-runs=0 -print_coverage=1 "$corpus" "$seeds") 2>&1 |
 		awk -v name="$name" '
 		# COVERED_FUNC: hits: H edges: C/T FUNC FILE:LINE
 		/^COVERED_FUNC:/ && /virtio-balloon\.c|vballoon-parse\.c/ {
@@ -150,15 +189,17 @@ coverage_one() {
 }
 
 main() {
-	local c name props failed=0 total=0
+	local c name props features failed=0 total=0
 	mkdir -p "$OUT"
 	build
 	[[ ${FUZZ_QEMU_BUILD_ONLY:-0} == 1 ]] && return 0
 	: >"$OUT/summary.txt.new"
 	for c in "${CONFIGS[@]}"; do
-		IFS='|' read -r name props <<<"$c"
+		IFS='|' read -r name props features <<<"$c"
 		[[ -n ${FUZZ_QEMU_ONLY:-} && $FUZZ_QEMU_ONLY != "$name" ]] && continue
 		total=$((total + 1))
+		mkdir -p "$OUT/seeds/$name"
+		seed_input "$features" >"$OUT/seeds/$name/queue-setup"
 		run_one "$name" "$props" >>"$OUT/summary.txt.new" || failed=1
 		coverage_one "$name" "$props" >>"$OUT/summary.txt.new" || true
 	done
