@@ -50,8 +50,9 @@ CONFIGS=(
 
 [[ $SECONDS_EACH =~ ^[1-9][0-9]*$ ]] ||
 	die "FUZZ_QEMU_SECONDS must be a positive number of seconds, not '$SECONDS_EACH'"
-command -v clang >/dev/null && command -v clang++ >/dev/null ||
-	die "clang and clang++ are needed (scripts/install-deps.sh --fuzz)"
+if ! command -v clang >/dev/null || ! command -v clang++ >/dev/null; then
+	die "clang and clang++ are needed (scripts/install-deps.sh)"
+fi
 
 stamp() {
 	{
@@ -139,7 +140,8 @@ fuzz_env() {
 }
 
 run_one() {
-	local name=$1 props=$2 corpus=$OUT/corpus/$name seeds=$OUT/seeds/$name
+	local name=$1 props=$2
+	local corpus=$OUT/corpus/$name seeds=$OUT/seeds/$name
 	local log=$OUT/logs/$name.log rc=0
 	local -a env
 	mapfile -t env < <(fuzz_env "$props")
@@ -169,7 +171,8 @@ run_one() {
 
 # Edges reached in the balloon's files by one configuration's corpus.
 coverage_one() {
-	local name=$1 props=$2 corpus=$OUT/corpus/$name seeds=$OUT/seeds/$name
+	local name=$1 props=$2
+	local corpus=$OUT/corpus/$name seeds=$OUT/seeds/$name
 	local -a env
 	mapfile -t env < <(fuzz_env "$props")
 	(cd "$OUT/crashes/$name" &&
