@@ -139,19 +139,27 @@ fuzz_env() {
 	echo "QEMU_FUZZ_OBJECTS=virtio*"
 }
 
-run_one() {
+# fuzz NAME PROPS LIBFUZZER-OPTION...: the generic fuzzer on one
+# configuration's corpus and seed, from its crash directory (where
+# libFuzzer writes what it finds).
+fuzz() {
 	local name=$1 props=$2
-	local corpus=$OUT/corpus/$name seeds=$OUT/seeds/$name
-	local log=$OUT/logs/$name.log rc=0
 	local -a env
+	shift 2
 	mapfile -t env < <(fuzz_env "$props")
-	mkdir -p "$corpus" "$OUT/logs" "$OUT/crashes/$name"
-	log "$name: $SECONDS_EACH s (-device virtio-balloon-pci,$props; log $log)"
 	(cd "$OUT/crashes/$name" &&
 		env "${env[@]}" ASAN_OPTIONS=detect_leaks=0 \
-			"$OUT/qemu-fuzz-x86_64" --fuzz-target=generic-fuzz \
-			-max_total_time="$SECONDS_EACH" -print_final_stats=1 \
-			-rss_limit_mb=4096 "$corpus" "$seeds") >"$log" 2>&1 || rc=$?
+			"$OUT/qemu-fuzz-x86_64" --fuzz-target=generic-fuzz "$@" \
+			"$OUT/corpus/$name" "$OUT/seeds/$name")
+}
+
+run_one() {
+	local name=$1 props=$2
+	local corpus=$OUT/corpus/$name log=$OUT/logs/$name.log rc=0
+	mkdir -p "$corpus" "$OUT/logs" "$OUT/crashes/$name"
+	log "$name: $SECONDS_EACH s (-device virtio-balloon-pci,$props; log $log)"
+	fuzz "$name" "$props" -max_total_time="$SECONDS_EACH" \
+		-print_final_stats=1 -rss_limit_mb=4096 >"$log" 2>&1 || rc=$?
 	# libFuzzer's final line: "Done N runs in S second(s)"
 	local runs
 	runs=$(awk '/^Done [0-9]+ runs/ { print $2 }' "$log" | tail -1)
@@ -171,14 +179,8 @@ run_one() {
 
 # Edges reached in the balloon's files by one configuration's corpus.
 coverage_one() {
-	local name=$1 props=$2
-	local corpus=$OUT/corpus/$name seeds=$OUT/seeds/$name
-	local -a env
-	mapfile -t env < <(fuzz_env "$props")
-	(cd "$OUT/crashes/$name" &&
-		env "${env[@]}" ASAN_OPTIONS=detect_leaks=0 \
-			"$OUT/qemu-fuzz-x86_64" --fuzz-target=generic-fuzz \
-			-runs=0 -print_coverage=1 "$corpus" "$seeds") 2>&1 |
+	local name=$1
+	fuzz "$name" "$2" -runs=0 -print_coverage=1 2>&1 |
 		awk -v name="$name" '
 		# COVERED_FUNC: hits: H edges: C/T FUNC FILE:LINE
 		/^COVERED_FUNC:/ && /virtio-balloon\.c|vballoon-parse\.c/ {
