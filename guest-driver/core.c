@@ -679,7 +679,8 @@ static bool vb_free_page_vq_offered(struct virtio_device *vdev)
 static int vb_find_vqs(struct vballoon *vb)
 {
 	vq_callback_t *cbs[VB_NR_VQS] = {
-		vb_ack, vb_ack, vb_statsvq_request, vb_ack, vb_reporting_done,
+		vb_ack, vb_ack, vb_statsvq_request, vb_fp_returned,
+		vb_reporting_done,
 	};
 	const char *names[VB_NR_VQS] = {
 		"inflate", "deflate", "stats", "free_page", "reporting",

@@ -131,6 +131,7 @@ static void vb_show_free_page(struct seq_file *m, const struct vb_counters *k)
 	vb_json_u64(m, "hint_ns", k->hint_ns);
 	vb_json_u64(m, "hint_freed_pages", k->hint_freed_pages);
 	vb_json_u64(m, "hint_shrunk_pages", k->hint_shrunk_pages);
+	vb_json_u64(m, "fp_renotified", k->fp_renotified);
 	vb_json_u64(m, "bitmap_requests", k->bitmap_requests);
 	vb_json_u64(m, "bitmap_aborted", k->bitmap_aborted);
 	vb_json_u64(m, "bitmap_build_ns", k->bitmap_build_ns);

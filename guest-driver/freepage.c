@@ -81,6 +81,14 @@ MODULE_PARM_DESC(free_bitmap,
 #define VB_FP_TIMEOUT		HZ
 
 /*
+ * How often a wait for the host notifies it again.  A host may miss a
+ * kick: QEMU's free page handler (7.2 at least) turns notifications back
+ * on without looking at the ring again, so a buffer added just before
+ * sits there until the next kick.
+ */
+#define VB_FP_NUDGE		max(HZ / 10, 1)
+
+/*
  * Frames looked at per hold of zone->lock, with interrupts off: 64 MiB of
  * guest memory, 1 MiB of struct pages read in order (a free block is
  * skipped whole).  A multiple of MAX_ORDER_NR_PAGES, so that no buddy
@@ -91,6 +99,7 @@ MODULE_PARM_DESC(free_bitmap,
 /* Bits of vballoon.fp_flags. */
 #define VB_FP_CHANGED	0	/* config changed: read the id again */
 #define VB_FP_PRESSURE	1	/* the guest is short: end a hint run */
+#define VB_FP_LEFT	2	/* DONE left blocks with the host */
 
 /* Bytes of one bitmap record that covers nr_pages frames. */
 static size_t vb_rec_bytes(unsigned long nr_pages)
@@ -169,11 +178,30 @@ static bool vb_fp_room_cond(struct vballoon *vb, unsigned int need)
 	       virtqueue_is_broken(vb->fvq);
 }
 
+/*
+ * Wait up to timeout jiffies (rounded up to VB_FP_NUDGE) for cond,
+ * notifying the host again after every VB_FP_NUDGE without it.
+ */
+static void vb_fp_wait(struct vballoon *vb,
+		       bool (*cond)(struct vballoon *vb, unsigned int need),
+		       unsigned int need, unsigned long timeout)
+{
+	unsigned long slices = DIV_ROUND_UP(timeout, VB_FP_NUDGE);
+
+	while (slices--) {
+		if (wait_event_timeout(vb->acked, cond(vb, need), VB_FP_NUDGE))
+			return;
+		virtqueue_notify(vb->fvq);
+		spin_lock(&vb->stats_lock);
+		vb->ctr.fp_renotified++;
+		spin_unlock(&vb->stats_lock);
+	}
+}
+
 /* Wait up to VB_FP_TIMEOUT until the ring has need free slots. */
 static int vb_fp_room(struct vballoon *vb, unsigned int need)
 {
-	wait_event_timeout(vb->acked, vb_fp_room_cond(vb, need),
-			   VB_FP_TIMEOUT);
+	vb_fp_wait(vb, vb_fp_room_cond, need, VB_FP_TIMEOUT);
 	if (READ_ONCE(vb->abort))
 		return -ESHUTDOWN;
 	if (virtqueue_is_broken(vb->fvq))
@@ -181,7 +209,7 @@ static int vb_fp_room(struct vballoon *vb, unsigned int need)
 	return vb->fvq->num_free >= need ? 0 : -ETIMEDOUT;
 }
 
-static bool vb_fp_idle_cond(struct vballoon *vb)
+static bool vb_fp_idle_cond(struct vballoon *vb, unsigned int unused)
 {
 	vb_fp_reap(vb);
 	return !vb->fp_inflight || READ_ONCE(vb->abort) ||
@@ -191,7 +219,7 @@ static bool vb_fp_idle_cond(struct vballoon *vb)
 /* Wait up to timeout jiffies for every buffer of ours to come back. */
 static int vb_fp_idle(struct vballoon *vb, unsigned long timeout)
 {
-	wait_event_timeout(vb->acked, vb_fp_idle_cond(vb), timeout);
+	vb_fp_wait(vb, vb_fp_idle_cond, 0, timeout);
 	if (!vb->fp_inflight)
 		return 0;
 	if (READ_ONCE(vb->abort))
@@ -605,12 +633,20 @@ static void vb_bitmap_run(struct vballoon *vb, u32 id)
 /*
  * DONE: the host is done with every block.  Those it still has come back
  * first (a block must not be freed while its token is in the ring); one
- * it keeps past VB_FP_TIMEOUT stays posted until it does, or the reset.
+ * it keeps past VB_FP_TIMEOUT stays posted until it does, or the reset:
+ * VB_FP_LEFT has the queue's callback run this again when it does.
  */
 static void vb_hint_done(struct vballoon *vb)
 {
-	vb_fp_idle(vb, VB_FP_TIMEOUT);
+	if (vb_fp_idle(vb, VB_FP_TIMEOUT)) {
+		set_bit(VB_FP_LEFT, &vb->fp_flags);
+		/* One returned before the callback could see the bit. */
+		smp_mb__after_atomic();
+		vb_fp_reap(vb);
+	}
 	vb_hint_count_freed(vb, vb_hint_free(vb, ULONG_MAX), false);
+	if (!vb->fp_inflight)
+		clear_bit(VB_FP_LEFT, &vb->fp_flags);
 }
 
 /* Answers the host's command ids; one at a time, under fp_lock. */
@@ -637,6 +673,8 @@ static void vb_fp_work(struct work_struct *work)
 		goto out;
 	}
 	vb->fp_active = id;
+	/* What an earlier DONE left came back: the next DONE frees it. */
+	clear_bit(VB_FP_LEFT, &vb->fp_flags);
 	if (vb->fbitmap)
 		vb_bitmap_run(vb, id);
 	else if (vb->hint)
@@ -645,18 +683,38 @@ out:
 	mutex_unlock(&vb->fp_lock);
 }
 
-/* config_changed, any context: the id may be new. */
-void vb_fp_config_changed(struct vballoon *vb)
+/* Any context: have fp_work run, unless the driver is stopping. */
+static void vb_fp_queue(struct vballoon *vb)
 {
 	unsigned long flags;
 
-	if (!vb->hint && !vb->fbitmap)
-		return;
-	set_bit(VB_FP_CHANGED, &vb->fp_flags);
 	spin_lock_irqsave(&vb->stop_lock, flags);
 	if (!vb->stop)
 		queue_work(vb->fp_wq, &vb->fp_work);
 	spin_unlock_irqrestore(&vb->stop_lock, flags);
+}
+
+/* config_changed, any context: the id may be new. */
+void vb_fp_config_changed(struct vballoon *vb)
+{
+	if (!vb->hint && !vb->fbitmap)
+		return;
+	set_bit(VB_FP_CHANGED, &vb->fp_flags);
+	vb_fp_queue(vb);
+}
+
+/*
+ * The free page queue's callback: the host returned buffers.  Wake the
+ * work waiting for them, or, when DONE found blocks still with the host,
+ * have the work free them now.
+ */
+void vb_fp_returned(struct virtqueue *vq)
+{
+	struct vballoon *vb = vq->vdev->priv;
+
+	wake_up_all(&vb->acked);
+	if (test_bit(VB_FP_LEFT, &vb->fp_flags))
+		vb_fp_queue(vb);
 }
 
 /* After DRIVER_OK (probe, restore): answer an id already there. */

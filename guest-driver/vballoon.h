@@ -216,6 +216,7 @@ struct vb_counters {
 	u64 hint_ns;		/* last request, id read to STOP sent, ns */
 	u64 hint_freed_pages;	/* held pages freed on DONE or reset */
 	u64 hint_shrunk_pages;	/* held pages freed under pressure */
+	u64 fp_renotified;	/* free page queue notified again (VB_FP_NUDGE) */
 	u64 bitmap_requests;	/* free page bitmap requests begun */
 	u64 bitmap_aborted;	/* of which ended early or not sent */
 	u64 bitmap_build_ns;	/* last walk of the free lists, ns */
@@ -456,6 +457,7 @@ extern bool vb_fbitmap_param;
 int vb_fp_init(struct vballoon *vb);
 void vb_fp_start(struct vballoon *vb);
 void vb_fp_config_changed(struct vballoon *vb);
+void vb_fp_returned(struct virtqueue *vq);
 unsigned long vb_hint_release(struct vballoon *vb, unsigned long want);
 int vb_fp_inject(struct vballoon *vb, void *buf, size_t len,
 		 unsigned long timeout, bool *kept);
