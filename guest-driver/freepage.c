@@ -99,7 +99,7 @@ MODULE_PARM_DESC(free_bitmap,
 /* Bits of vballoon.fp_flags. */
 #define VB_FP_CHANGED	0	/* config changed: read the id again */
 #define VB_FP_PRESSURE	1	/* the guest is short: end a hint run */
-#define VB_FP_LEFT	2	/* DONE left blocks with the host */
+#define VB_FP_RETRY	2	/* the work gave up waiting for returns */
 
 /* Bytes of one bitmap record that covers nr_pages frames. */
 static size_t vb_rec_bytes(unsigned long nr_pages)
@@ -179,18 +179,17 @@ static bool vb_fp_room_cond(struct vballoon *vb, unsigned int need)
 }
 
 /*
- * Wait up to timeout jiffies (rounded up to VB_FP_NUDGE) for cond,
- * notifying the host again after every VB_FP_NUDGE without it.
+ * Wait up to timeout jiffies (rounded up to VB_FP_NUDGE) for cond; every
+ * VB_FP_NUDGE the wait goes on, notify the host again.
  */
 static void vb_fp_wait(struct vballoon *vb,
 		       bool (*cond)(struct vballoon *vb, unsigned int need),
 		       unsigned int need, unsigned long timeout)
 {
-	unsigned long slices = DIV_ROUND_UP(timeout, VB_FP_NUDGE);
+	unsigned long slices = max(DIV_ROUND_UP(timeout, VB_FP_NUDGE), 1UL);
 
-	while (slices--) {
-		if (wait_event_timeout(vb->acked, cond(vb, need), VB_FP_NUDGE))
-			return;
+	while (!wait_event_timeout(vb->acked, cond(vb, need), VB_FP_NUDGE) &&
+	       --slices) {
 		virtqueue_notify(vb->fvq);
 		spin_lock(&vb->stats_lock);
 		vb->ctr.fp_renotified++;
@@ -631,22 +630,30 @@ static void vb_bitmap_run(struct vballoon *vb, u32 id)
 }
 
 /*
+ * The host kept buffers past VB_FP_TIMEOUT (err from vb_fp_idle()): have
+ * the queue's callback run the work again when it returns one, and
+ * collect those it returned before the callback could see the bit (the
+ * barrier pairs with the one in vb_fp_returned()).  fp_lock held.
+ */
+static void vb_fp_retry_later(struct vballoon *vb, int err)
+{
+	if (err != -ETIMEDOUT)
+		return;
+	set_bit(VB_FP_RETRY, &vb->fp_flags);
+	smp_mb__after_atomic();
+	vb_fp_reap(vb);
+}
+
+/*
  * DONE: the host is done with every block.  Those it still has come back
  * first (a block must not be freed while its token is in the ring); one
- * it keeps past VB_FP_TIMEOUT stays posted until it does, or the reset:
- * VB_FP_LEFT has the queue's callback run this again when it does.
+ * it keeps past VB_FP_TIMEOUT stays posted until it does (the work runs
+ * again then), or the reset.
  */
 static void vb_hint_done(struct vballoon *vb)
 {
-	if (vb_fp_idle(vb, VB_FP_TIMEOUT)) {
-		set_bit(VB_FP_LEFT, &vb->fp_flags);
-		/* One returned before the callback could see the bit. */
-		smp_mb__after_atomic();
-		vb_fp_reap(vb);
-	}
+	vb_fp_retry_later(vb, vb_fp_idle(vb, VB_FP_TIMEOUT));
 	vb_hint_count_freed(vb, vb_hint_free(vb, ULONG_MAX), false);
-	if (!vb->fp_inflight)
-		clear_bit(VB_FP_LEFT, &vb->fp_flags);
 }
 
 /* Answers the host's command ids; one at a time, under fp_lock. */
@@ -654,10 +661,13 @@ static void vb_fp_work(struct work_struct *work)
 {
 	struct vballoon *vb = container_of(work, struct vballoon, fp_work);
 	u32 id;
+	int err;
 
 	mutex_lock(&vb->fp_lock);
 	if (!vb->fvq || READ_ONCE(vb->abort))
 		goto out;
+	/* Whatever the work waited for is looked at again below. */
+	clear_bit(VB_FP_RETRY, &vb->fp_flags);
 	id = vb_fp_cmd(vb);
 	if (id == VBALLOON_FREE_PAGE_CMD_DONE) {
 		vb_hint_done(vb);
@@ -666,15 +676,15 @@ static void vb_fp_work(struct work_struct *work)
 	if (id < VBALLOON_FREE_PAGE_CMD_MIN || id == vb->fp_active)
 		goto out;
 	/* Our buffers are ours to reuse once the host has them back. */
-	if (vb_fp_idle(vb, VB_FP_TIMEOUT)) {
+	err = vb_fp_idle(vb, VB_FP_TIMEOUT);
+	if (err) {
 		dev_warn_ratelimited(&vb->vdev->dev,
-				     "free page request %u not answered: the host still has the last one\n",
+				     "free page request %u not answered yet: the host still has the last one\n",
 				     id);
+		vb_fp_retry_later(vb, err);
 		goto out;
 	}
 	vb->fp_active = id;
-	/* What an earlier DONE left came back: the next DONE frees it. */
-	clear_bit(VB_FP_LEFT, &vb->fp_flags);
 	if (vb->fbitmap)
 		vb_bitmap_run(vb, id);
 	else if (vb->hint)
@@ -705,15 +715,17 @@ void vb_fp_config_changed(struct vballoon *vb)
 
 /*
  * The free page queue's callback: the host returned buffers.  Wake the
- * work waiting for them, or, when DONE found blocks still with the host,
- * have the work free them now.
+ * work waiting for them, or, when the work gave up waiting (a request
+ * not answered yet, blocks DONE could not free), have it run again.
  */
 void vb_fp_returned(struct virtqueue *vq)
 {
 	struct vballoon *vb = vq->vdev->priv;
 
 	wake_up_all(&vb->acked);
-	if (test_bit(VB_FP_LEFT, &vb->fp_flags))
+	/* Pairs with vb_fp_retry_later(): the used ring, then the bit. */
+	smp_mb();
+	if (test_bit(VB_FP_RETRY, &vb->fp_flags))
 		vb_fp_queue(vb);
 }
 
@@ -887,6 +899,7 @@ void vb_fp_detach(struct vballoon *vb)
 		WARN_ON_ONCE(vb->fp_inflight);
 		vb->fp_inflight = 0;
 		vb->fvq = NULL;
+		clear_bit(VB_FP_RETRY, &vb->fp_flags);
 	}
 	mutex_unlock(&vb->fp_lock);
 	vb_hint_count_freed(vb, vb_hint_free_all(vb), false);

@@ -24,6 +24,7 @@ TOUCH=600	# what the guest touches and frees before migrating, MiB
 SQUEEZE=700	# what the guest touches to make the shrinker give, MiB
 PROPS=",free-page-hint=on,iothread=io0"
 IOTHREAD="-object iothread,id=io0"
+FAST=10737418240	# max-bandwidth of the migrations, bytes/s
 N=22
 plan $N
 
@@ -98,13 +99,13 @@ stop_both() {
 
 # run KERNEL_ARGS [FILTER]: boot, touch and free TOUCH MiB, migrate; the
 # bytes transferred go to RUN_BYTES, the boot-time stats to RUN_BOOT.
-# With FILTER the migration starts at 1 MiB/s and goes at full speed only
-# once the driver's stats make FILTER true: how much of the first round
-# the hints save does not depend on how fast this machine is today.
+# The migration goes at FAST; with FILTER it starts at 1 MiB/s and goes
+# at FAST only once the driver's stats make FILTER true: how much of the
+# first round the hints save does not depend on how busy this machine is.
 # The source stays (paused) in SRC_*, the destination runs in DST_* and
 # is DEV_*.  1 on failure.
 run() {
-	local extra=$1 filter=${2:-} sock
+	local extra=$1 filter=${2:-} sock bw
 	SRC_DIR="" SRC_PID="" DST_DIR="" DST_PID=""
 	DEV_QEMU=$DRV_STOCK_QEMU DEV_QEMU_ARGS="$IOTHREAD" \
 		dev_boot "$MEM" "$PROPS" "$extra" || return 1
@@ -117,10 +118,9 @@ run() {
 		dest_start "$extra" "$sock" || return 1
 	DST_DIR=$DEV_DIR DST_PID=$DEV_PID
 	use_src
-	if [[ $filter ]]; then
-		dev_qmp_ok migrate-set-parameters '{"max-bandwidth":1048576}' ||
-			return 1
-	fi
+	bw=$FAST
+	[[ -z $filter ]] || bw=1048576
+	dev_qmp_ok migrate-set-parameters "{\"max-bandwidth\":$bw}" || return 1
 	dev_qmp_ok migrate "{\"uri\":\"unix:$sock\"}" || return 1
 	if [[ $filter ]]; then
 		if ! wait_stat "$filter" 120; then
@@ -129,7 +129,7 @@ run() {
 			return 1
 		fi
 		dev_qmp_ok migrate-set-parameters \
-			'{"max-bandwidth":10737418240}' || return 1
+			"{\"max-bandwidth\":$FAST}" || return 1
 	fi
 	RUN_BYTES=$(migrate_wait) || return 1
 	use_dst
