@@ -372,6 +372,18 @@ unsigned long vb_deflate_until(struct vballoon *vb, unsigned long want,
 	return done;
 }
 
+/* Any context: queue work on wq, unless the device is being stopped. */
+void vb_queue_work(struct vballoon *vb, struct workqueue_struct *wq,
+		   struct work_struct *work)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	if (!vb->stop)
+		queue_work(wq, work);
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+}
+
 /* (Re)arm dwork to run after delay, unless the device is being stopped. */
 void vb_queue_dwork(struct vballoon *vb, struct delayed_work *dwork,
 		    unsigned long delay)

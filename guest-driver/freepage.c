@@ -696,12 +696,7 @@ out:
 /* Any context: have fp_work run, unless the driver is stopping. */
 static void vb_fp_queue(struct vballoon *vb)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&vb->stop_lock, flags);
-	if (!vb->stop)
-		queue_work(vb->fp_wq, &vb->fp_work);
-	spin_unlock_irqrestore(&vb->stop_lock, flags);
+	vb_queue_work(vb, vb->fp_wq, &vb->fp_work);
 }
 
 /* config_changed, any context: the id may be new. */
@@ -923,10 +918,11 @@ void vb_fp_exit(struct vballoon *vb)
 	vb->fp_wq = NULL;
 }
 
-static bool vb_fp_inject_cond(struct vballoon *vb, void *buf)
+/* Under fp_lock only the reap clears fp_inject_tok; nothing else sets it. */
+static bool vb_fp_inject_cond(struct vballoon *vb, unsigned int unused)
 {
 	vb_fp_reap(vb);
-	return vb->fp_inject_tok != buf || READ_ONCE(vb->abort) ||
+	return !vb->fp_inject_tok || READ_ONCE(vb->abort) ||
 	       virtqueue_is_broken(vb->fvq);
 }
 
@@ -961,7 +957,7 @@ int vb_fp_inject(struct vballoon *vb, void *buf, size_t len,
 		goto out;
 	vb->fp_inject_tok = buf;
 	virtqueue_kick(vb->fvq);
-	wait_event_timeout(vb->acked, vb_fp_inject_cond(vb, buf), timeout);
+	vb_fp_wait(vb, vb_fp_inject_cond, 0, timeout);
 	if (vb->fp_inject_tok != buf)
 		goto out;
 	vb->fp_inject_owned = true;

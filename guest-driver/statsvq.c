@@ -85,12 +85,8 @@ int vb_statsvq_start(struct vballoon *vb)
 void vb_statsvq_request(struct virtqueue *vq)
 {
 	struct vballoon *vb = vq->vdev->priv;
-	unsigned long flags;
 
-	spin_lock_irqsave(&vb->stop_lock, flags);
-	if (!vb->stop)
-		queue_work(system_freezable_wq, &vb->stats_work);
-	spin_unlock_irqrestore(&vb->stop_lock, flags);
+	vb_queue_work(vb, system_freezable_wq, &vb->stats_work);
 }
 
 void vb_statsvq_work(struct work_struct *work)

@@ -388,6 +388,8 @@ void vb_report_actual(struct vballoon *vb);
 unsigned long vb_deflate_until(struct vballoon *vb, unsigned long want,
 			       unsigned long deadline, unsigned long round_wait,
 			       bool told_only);
+void vb_queue_work(struct vballoon *vb, struct workqueue_struct *wq,
+		   struct work_struct *work);
 void vb_queue_dwork(struct vballoon *vb, struct delayed_work *dwork,
 		    unsigned long delay);
 unsigned long vb_deflate(struct vballoon *vb, unsigned long want,

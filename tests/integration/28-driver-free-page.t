@@ -25,6 +25,7 @@ SQUEEZE=700	# what the guest touches to make the shrinker give, MiB
 PROPS=",free-page-hint=on,iothread=io0"
 IOTHREAD="-object iothread,id=io0"
 FAST=10737418240	# max-bandwidth of the migrations, bytes/s
+SLOW=1048576		# ... while they wait for the guest's hints
 N=22
 plan $N
 
@@ -119,7 +120,7 @@ run() {
 	DST_DIR=$DEV_DIR DST_PID=$DEV_PID
 	use_src
 	bw=$FAST
-	[[ -z $filter ]] || bw=1048576
+	[[ -z $filter ]] || bw=$SLOW
 	dev_qmp_ok migrate-set-parameters "{\"max-bandwidth\":$bw}" || return 1
 	dev_qmp_ok migrate "{\"uri\":\"unix:$sock\"}" || return 1
 	if [[ $filter ]]; then
@@ -140,7 +141,7 @@ run() {
 # slow_migration: migrate the VM of DEV_DIR nowhere at 1 MiB/s, so that
 # the first round, and the hints it asks for, lasts.
 slow_migration() {
-	dev_qmp_ok migrate-set-parameters '{"max-bandwidth":1048576}' &&
+	dev_qmp_ok migrate-set-parameters "{\"max-bandwidth\":$SLOW}" &&
 		dev_qmp_ok migrate '{"uri":"exec:cat >/dev/null"}'
 }
 
