@@ -460,7 +460,10 @@ static bool vb_lock_until(struct mutex *lock, unsigned long deadline)
 
 /*
  * Called under oom_lock: gives back up to oom_pages pages, starting
- * batches within VB_OOM_TIMEOUT, whatever the host does.
+ * batches within VB_OOM_TIMEOUT, whatever the host does.  It waits for
+ * dq.lock only the first half of that, so that its first batch has at
+ * least the second half to hear from the host: with MUST_TELL_HOST a
+ * batch the host has not answered gives nothing back.
  */
 static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 			 void *arg)
@@ -478,7 +481,7 @@ static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 	want -= min(want, n);
 
 	atomic_inc(&vb->oom_waiting);
-	locked = vb_lock_until(&vb->dq.lock, deadline);
+	locked = vb_lock_until(&vb->dq.lock, deadline - VB_OOM_TIMEOUT / 2);
 	atomic_dec(&vb->oom_waiting);
 	if (locked) {
 		busy = false;
