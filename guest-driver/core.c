@@ -460,10 +460,12 @@ static bool vb_lock_until(struct mutex *lock, unsigned long deadline)
 
 /*
  * Called under oom_lock: gives back up to oom_pages pages, starting
- * batches within VB_OOM_TIMEOUT, whatever the host does.  It waits for
- * dq.lock only the first half of that, so that its first batch has at
- * least the second half to hear from the host: with MUST_TELL_HOST a
- * batch the host has not answered gives nothing back.
+ * batches within VB_OOM_TIMEOUT, whatever the host does.  With
+ * MUST_TELL_HOST a batch the host has not answered gives nothing back, so
+ * it then polls for dq.lock only about the first half of that, leaving
+ * its first batch up to the second half to hear from the host; without
+ * it, a batch frees its pages whatever the host says, and it polls for
+ * the whole of it.
  */
 static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 			 void *arg)
@@ -481,7 +483,8 @@ static int vb_oom_notify(struct notifier_block *nb, unsigned long unused,
 	want -= min(want, n);
 
 	atomic_inc(&vb->oom_waiting);
-	locked = vb_lock_until(&vb->dq.lock, deadline - VB_OOM_TIMEOUT / 2);
+	locked = vb_lock_until(&vb->dq.lock, vb->tell_host_first ?
+			       deadline - VB_OOM_TIMEOUT / 2 : deadline);
 	atomic_dec(&vb->oom_waiting);
 	if (locked) {
 		busy = false;

@@ -918,7 +918,10 @@ void vb_fp_exit(struct vballoon *vb)
 	vb->fp_wq = NULL;
 }
 
-/* Under fp_lock only the reap clears fp_inject_tok; nothing else sets it. */
+/*
+ * vb_fp_inject() holds fp_lock for the whole wait: only the reap can
+ * clear fp_inject_tok meanwhile, and nothing else sets it.
+ */
 static bool vb_fp_inject_cond(struct vballoon *vb, unsigned int unused)
 {
 	vb_fp_reap(vb);
