@@ -47,8 +47,11 @@ FLOOR=448           # auto-balloon-min, MiB: at most 64 MiB in the balloon
 STEP_KIB=(2048 4096 8192)   # steps low, medium, critical, KiB
 HEADROOM=32         # cgroup limit above the guest's usage, MiB
 CHURN=256M          # what the host process allocates, again and again
+HOLDOFF=15          # auto-balloon-holdoff, s: no step after a give-back
+GIVE=40             # MiB the guest must give back (phase 2b)
 MAX_PAGES=$(((MEM - FLOOR) * 256))
 AUTO=",auto-balloon=on,auto-balloon-min=${FLOOR}M,auto-balloon-interval=100"
+AUTO+=",auto-balloon-holdoff=$((HOLDOFF * 1000))"
 AUTO+=",auto-balloon-step-low=${STEP_KIB[0]}K"
 AUTO+=",auto-balloon-step-medium=${STEP_KIB[1]}K"
 AUTO+=",auto-balloon-step-critical=${STEP_KIB[2]}K"
@@ -206,6 +209,9 @@ check "auto-balloon-memcg without auto-balloon=on is refused" \
 check "a step that is not a multiple of 4 KiB is refused" \
 	refused ",auto-balloon=on,auto-balloon-memcg=$CG,auto-balloon-step-low=5000" \
 	"auto-balloon-step-low"
+check "a hold-off above an hour is refused" \
+	refused ",auto-balloon=on,auto-balloon-memcg=$CG,auto-balloon-holdoff=3600001" \
+	"auto-balloon-holdoff"
 check "auto-balloon=on with auto-balloon-memcg starts" \
 	starts ",auto-balloon=on,auto-balloon-memcg=$CG"
 
@@ -406,6 +412,51 @@ else
 		"floor stops steps" "guest keeps the floor" "guest inflated" \
 		"no shrink after"; do
 		skip "served: $w: the guest driver does not acknowledge bit 19"
+	done
+fi
+
+# --- phase 2b: the guest gives back, the device holds off ---
+# A guest program takes GIVE MiB more than the guest has available: the
+# guest deflates by itself (shrinker or OOM notifier), below the target.
+# The device counts the give-back and, under the same host pressure as
+# before, takes no step for HOLDOFF s after the last page given back
+# (skipped_gave_back).  Once the program is gone and the hold-off is
+# over, the device steps again.
+# wait_actual_below PAGES: until the guest's actual is below (60 s at most).
+wait_actual_below() {
+	local i a
+	for ((i = 0; i < 120; i++)); do
+		a=$(actual_pages)
+		((a < $1)) && break
+		sleep 0.5
+	done
+	echo "$a"
+}
+if ((acked)); then
+	dev_stats_reset >/dev/null
+	dev_guest "bbload hold \$((\$(awk '/^MemAvailable:/ { print \$2 }' /proc/meminfo) / 1024 + $GIVE))M >/dev/null 2>&1 </dev/null &"
+	gave=$(wait_actual_below "$after")
+	churn 5
+	dev_snap
+	diag "gave back: actual $after -> $gave pages; $(jq -c .auto <<<"$DEV_LAST_STATS")"
+	cmp_ok "$gave" -lt "$after" "gave back: the guest deflated by itself"
+	cmp_ok "$(dev_stat .auto.gave_back)" -gt 0 "gave back: the device counted it"
+	cmp_ok "$(dev_stat .auto.gave_back_pages)" -ge $((after - gave)) \
+		"gave back: every page given back is counted"
+	cmp_ok "$(dev_stat .auto.skipped_gave_back)" -gt 0 \
+		"gave back: decisions under host pressure held off"
+	is "$(dev_stat .auto.steps)" 0 "gave back: no step within the hold-off"
+	dev_guest "killall bbload; true" >/dev/null || true
+	sleep $((HOLDOFF + 1))
+	dev_stats_reset >/dev/null
+	churn 5
+	dev_snap
+	diag "after the hold-off: $(jq -c .auto <<<"$DEV_LAST_STATS")"
+	cmp_ok "$(dev_stat .auto.steps)" -gt 0 "after the hold-off the device steps again"
+else
+	for w in "deflated" "counted" "pages counted" "held off" "no step" \
+		"steps again"; do
+		skip "gave back: $w: the guest driver does not acknowledge bit 19"
 	done
 fi
 
