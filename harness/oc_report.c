@@ -52,6 +52,22 @@ static void oc_row_failure(json_t *rpt, const char *name)
 	}
 }
 
+/*
+ * Reports before swap_in_after_pages counted swap until the last workload
+ * exited, its clean-up included; later ones to the last build's end.
+ */
+static int oc_builds_window(json_t *rpt)
+{
+	json_t *row, *run;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(rpt, RK_ROWS), i, row)
+		json_array_foreach(json_object_get(row, RK_RUNS), j, run)
+			if (json_object_get(run, "swap_in_after_pages"))
+				return 1;
+	return 0;
+}
+
 void oc_table(json_t *rpt)
 {
 	json_t *row, *run;
@@ -84,7 +100,9 @@ void oc_table(json_t *rpt)
 		oc_row_failure(rpt, name);
 	}
 	printf("accelerator: %s; swap pages are the host's (/proc/vmstat) "
-	       "during the workload\n", rpt_accel(rpt));
+	       "%s\n", rpt_accel(rpt), oc_builds_window(rpt) ?
+	       "over the builds (to the last one's end; the clean-up after "
+	       "it: swap_*_after_pages)" : "until the last workload exited");
 }
 
 /* Row i's first run's series as rates: t, swap-in/s, swap-out/s, MiB. */

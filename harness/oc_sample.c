@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -178,6 +179,34 @@ static json_t *oc_sample_vm(struct oc_run *r, int i, char *err,
 	return s;
 }
 
+/*
+ * Every sample's swap counters, so that the report can count swap over the
+ * builds alone: after the last build ends its workload still cleans up
+ * (bb-kbuild unmounts its scratch disk), which is not in run_s.
+ */
+static int oc_keep_swaps(struct oc_run *r, json_t *line, char *err,
+			 unsigned long len)
+{
+	struct oc_swap_at *a;
+	int cap;
+
+	if (r->n_swaps == r->cap_swaps) {
+		cap = r->cap_swaps ? 2 * r->cap_swaps : 1024;
+		a = realloc(r->swaps, (size_t)cap * sizeof(*a));
+		if (!a) {
+			snprintf(err, len, "out of memory for the time series");
+			return -ENOMEM;
+		}
+		r->swaps = a;
+		r->cap_swaps = cap;
+	}
+	a = &r->swaps[r->n_swaps++];
+	a->t_s = oc_num(line, "t_s", 0);
+	a->in = oc_num(line, "host_pswpin_pages", 0);
+	a->out = oc_num(line, "host_pswpout_pages", 0);
+	return 0;
+}
+
 static int oc_sample_host(struct oc_run *r, json_t *line, char *err,
 			  unsigned long len)
 {
@@ -206,7 +235,7 @@ static int oc_sample_host(struct oc_run *r, json_t *line, char *err,
 		r->cg_swap_peak = swap;
 	json_decref(r->host);
 	r->host = json_deep_copy(line);
-	return 0;
+	return oc_keep_swaps(r, line, err, len);
 }
 
 /* The `mom` strategy's step: a balloon request per guest that moves. */
@@ -371,7 +400,7 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 {
 	json_t *run = json_object(), *vms = json_array(), *vm;
 	double run_s = 0, end, steps = 0, pages = 0, shrunk = 0;
-	double reported = 0, thrashed = 0;
+	double reported = 0, thrashed = 0, held = 0, gave = 0, in, out;
 	int i;
 
 	for (i = 0; i < r->f.n; i++) {
@@ -391,6 +420,8 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 			json_object_set(vm, "auto", r->v[i].autoc);
 			steps += oc_num(r->v[i].autoc, "steps", 0);
 			pages += oc_num(r->v[i].autoc, "step_pages", 0);
+			held += oc_num(r->v[i].autoc, "skipped_gave_back", 0);
+			gave += oc_num(r->v[i].autoc, "gave_back_pages", 0);
 		}
 		json_array_append_new(vms, vm);
 	}
@@ -399,6 +430,10 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 				    json_integer((json_int_t)steps));
 		json_object_set_new(run, "auto_step_bytes",
 				    json_integer((json_int_t)pages * 4096));
+		json_object_set_new(run, "auto_held_off",
+				    json_integer((json_int_t)held));
+		json_object_set_new(run, "auto_gave_back_bytes",
+				    json_integer((json_int_t)gave * 4096));
 	}
 	if (r->is_vballoon) {
 		json_object_set_new(run, "guest_shrink_bytes",
@@ -410,10 +445,23 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 	}
 	json_object_set_new(run, "run", json_integer(rep + 1));
 	json_object_set_new(run, OC_RUN_S, json_real(run_s));
-	json_object_set_new(run, OC_SWAP_IN, json_integer((json_int_t)
-			    oc_num(r->host, "host_pswpin_pages", 0)));
-	json_object_set_new(run, OC_SWAP_OUT, json_integer((json_int_t)
-			    oc_num(r->host, "host_pswpout_pages", 0)));
+	/*
+	 * Swap over the builds: up to the first sample at or after the last
+	 * build's end (at most a sample interval of clean-up counted); what
+	 * came after, until the last workload exited, is reported apart.
+	 */
+	for (i = 0; i < r->n_swaps - 1 && r->swaps[i].t_s < run_s; i++)
+		;
+	in = r->n_swaps ? r->swaps[i].in : 0;
+	out = r->n_swaps ? r->swaps[i].out : 0;
+	json_object_set_new(run, OC_SWAP_IN, json_integer((json_int_t)in));
+	json_object_set_new(run, OC_SWAP_OUT, json_integer((json_int_t)out));
+	json_object_set_new(run, "swap_in_after_pages", json_integer(
+			    (json_int_t)(oc_num(r->host, "host_pswpin_pages",
+						in) - in)));
+	json_object_set_new(run, "swap_out_after_pages", json_integer(
+			    (json_int_t)(oc_num(r->host, "host_pswpout_pages",
+						out) - out)));
 	json_object_set_new(run, "cgroup_peak_bytes", json_integer(
 			    (json_int_t)oc_num(r->host, "cgroup_peak_bytes",
 					       (double)r->cg_peak)));

@@ -47,6 +47,12 @@ struct oc_vm {
 };
 
 /* One run of one row: a fleet, its cgroup, its probes and series. */
+/* The host's swap counters at one sample, for the builds' window. */
+struct oc_swap_at {
+	double t_s;			/* since the workloads started */
+	double in, out;			/* pages, since then */
+};
+
 struct oc_run {
 	const struct bb_config *cfg;	/* the row's configuration */
 	struct fleet f;			/* the VMs */
@@ -71,6 +77,8 @@ struct oc_run {
 	uint64_t cg_usage;		/* cgroup usage at the last sample */
 	uint64_t cg_wset;		/* ... less its inactive file pages */
 	json_t *host;			/* last host sample (vmstat, psi, cg) */
+	struct oc_swap_at *swaps;	/* every sample's swap counters */
+	int n_swaps, cap_swaps;
 	int mom_steps;			/* balloon requests the policy made */
 	char label[64];			/* "none r1" for progress */
 };

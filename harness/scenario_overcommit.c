@@ -336,6 +336,9 @@ static void oc_run_free(struct oc_run *r)
 	r->series = NULL;
 	json_decref(r->host);
 	r->host = NULL;
+	free(r->swaps);
+	r->swaps = NULL;
+	r->n_swaps = r->cap_swaps = 0;
 	hm_scratch_remove(r->hm);
 	hm_cgroup_remove(r->hm);
 }

@@ -19,7 +19,10 @@
 # older target plus a step; then, served, the guest inflates step by
 # step (a larger target it is still converging to is kept) up to the
 # floor (auto-balloon-min) and no further, and once the host process is
-# gone the balloon stays where it is.  If it did not, every event is
+# gone the balloon stays where it is; a guest that then gives back by
+# itself is held off (auto-balloon-holdoff), a lower QMP target is not
+# cancelled by a step, and neither that deflate nor a reboot counts as a
+# give-back (phase 2b).  If it did not, every event is
 # counted as ignored and the inflation checks SKIP.  Last, a second guest
 # that holds nearly all its memory, with statistics every second, is
 # under the same host pressure: the device takes no step from it and
@@ -282,6 +285,7 @@ fi
 # that every page it ever touches is charged there.
 echo "$$" >"$CG/cgroup.procs"
 DEV_QEMU_ARGS="$DEV_QEMU_ARGS -trace virtio_balloon_auto_step"
+DEV_QEMU_ARGS+=" -trace virtio_balloon_auto_gave_back"
 booted=0
 dev_boot "$MEM" ",auto-balloon-memcg=$CG$AUTO,chunk-transfer=on" \
 	"bb.driver=vballoon$GUEST_PARAMS" && booted=1
@@ -420,8 +424,14 @@ fi
 # guest deflates by itself (shrinker or OOM notifier), below the target.
 # The device counts the give-back and, under the same host pressure as
 # before, takes no step for HOLDOFF s after the last page given back
-# (skipped_gave_back).  Once the program is gone and the hold-off is
-# over, the device steps again.
+# (skipped_gave_back); every hold-off the trace shows is HOLDOFF doubled
+# 0 to 2 times, or the cap of 6 HOLDOFF.  Once the program is gone and
+# the last hold-off is over, the device steps again.  Then a QMP target
+# below actual, with the guest's queues stalled: under host pressure the
+# device takes no step that would cancel it (skipped_deflating); served,
+# the guest deflates to it, and that is no give-back.  Last, a reboot
+# (system_reset): the rebooted guest's first write of actual (an empty
+# balloon, far below the old target) is no give-back either.
 # wait_actual_below PAGES: until the guest's actual is below (60 s at most).
 wait_actual_below() {
 	local i a
@@ -447,15 +457,44 @@ if ((acked)); then
 		"gave back: decisions under host pressure held off"
 	is "$(dev_stat .auto.steps)" 0 "gave back: no step within the hold-off"
 	dev_guest "killall bbload; true" >/dev/null || true
-	sleep $((HOLDOFF + 1))
+	holdoffs=$(sed -n 's/.*auto-balloon: the guest gave back .* no step for \([0-9]*\) ms.*/\1/p' "$TRACE")
+	diag "hold-offs (ms): $(tr '\n' ' ' <<<"$holdoffs")"
+	is "$(head -n 1 <<<"$holdoffs")" $((HOLDOFF * 1000)) \
+		"gave back: the first hold-off is auto-balloon-holdoff"
+	is "$(grep -vxE "$((HOLDOFF * 1000))|$((HOLDOFF * 2000))|$((HOLDOFF * 4000))|$((HOLDOFF * 6000))" <<<"$holdoffs" || true)" "" \
+		"gave back: every hold-off is auto-balloon-holdoff doubled, at most 6 times it"
+	last=$(tail -n 1 <<<"$holdoffs")
+	sleep $((${last:-0} / 1000 + 1))
 	dev_stats_reset >/dev/null
 	churn 5
 	dev_snap
 	diag "after the hold-off: $(jq -c .auto <<<"$DEV_LAST_STATS")"
 	cmp_ok "$(dev_stat .auto.steps)" -gt 0 "after the hold-off the device steps again"
+
+	# A lower QMP target while the guest cannot move: no step cancels it.
+	sleep 1
+	now=$(actual_pages)
+	LOWER=$((now - 256))
+	dev_qmp_ok qom-set '{"path":"/machine/peripheral/balloon0","property":"x-stall-queues","value":true}'
+	dev_stats_reset >/dev/null
+	dev_qmp_ok balloon "{\"value\":$((MEM * 1024 * 1024 - LOWER * 4096))}"
+	churn 3
+	dev_snap
+	diag "lower target $LOWER (actual $now): $(jq -c .auto <<<"$DEV_LAST_STATS")"
+	cmp_ok "$(dev_stat .auto.skipped_deflating)" -gt 0 \
+		"lower target: decisions under host pressure wait for the guest to deflate"
+	is "$(dev_stat .auto.steps)" 0 "lower target: no step cancels it"
+	dev_qmp_ok qom-set '{"path":"/machine/peripheral/balloon0","property":"x-stall-queues","value":false}'
+	is "$(wait_actual_below $((LOWER + 1)))" "$LOWER" \
+		"lower target: served, the guest deflates to it"
+	dev_snap
+	is "$(dev_stat .auto.gave_back)" 0 \
+		"lower target: a deflate the host asked for is no give-back"
 else
 	for w in "deflated" "counted" "pages counted" "held off" "no step" \
-		"steps again"; do
+		"first hold-off" "hold-offs doubled" "steps again" \
+		"lower target waits" "lower target no step" \
+		"lower target reached" "lower target no give-back"; do
 		skip "gave back: $w: the guest driver does not acknowledge bit 19"
 	done
 fi
@@ -464,6 +503,29 @@ is "$(dev_stats_reset)" "{}" "stage-stats-reset"
 dev_snap
 is "$(dev_stat '[.auto[]] | add')" 0 "every auto counter is zero after reset"
 check "QMP still answers" dev_qmp_ok query-status
+
+# Last (a rebooting guest under host pressure takes steps again), a
+# reboot: the first write of actual is where the guest starts.
+if ((acked)); then
+	# (-no-reboot would make system_reset a shutdown)
+	dev_stats_reset >/dev/null
+	dev_qmp_ok set-action '{"reboot": "reset"}'
+	dev_qmp_ok system_reset
+	for ((i = 0; i < 1200; i++)); do
+		(($(grep -c "bb-init: ready" "$DEV_DIR/console.log") >= 2)) && break
+		kill -0 "$DEV_PID" 2>/dev/null || break
+		sleep 0.25
+	done
+	cmp_ok "$(grep -c "bb-init: ready" "$DEV_DIR/console.log")" -ge 2 \
+		"reboot: the guest is up again"
+	dev_snap
+	diag "after the reboot: $(jq -c .auto <<<"$DEV_LAST_STATS")"
+	is "$(dev_stat .auto.gave_back)" 0 \
+		"reboot: the rebooted guest's empty balloon is no give-back"
+else
+	skip "reboot up: the guest driver does not acknowledge bit 19"
+	skip "reboot no give-back: the guest driver does not acknowledge bit 19"
+fi
 dev_stop
 
 # --- phase 3: a guest with less free memory than a step is left alone ---

@@ -6,7 +6,7 @@
 # normal end, after SIGINT, after a VM died, and after kill -9 of the
 # harness (the next run sweeps them).  Bad input is exit 2 before boot.
 . "$(dirname "$0")/lib.sh"
-plan 59
+plan 63
 
 [[ $(id -u) -eq 0 ]] || skip_all "needs root (memory cgroup, swapon)"
 command -v jq >/dev/null || skip_all "needs jq"
@@ -76,6 +76,15 @@ check "six rows, one per strategy" test "$(q '[.rows[].name] | join(",")')" = \
 check "the report says cgroup version and swap" \
 	test "$(q '.host.cgroup_version > 0 and .host.run_swap_bytes == 536870912')" = true
 check "none: the host swapped out (pages counted)" test "$(row none swap_out_pages)" -gt 0
+# Swap over the builds: the series' counter at the first sample at or
+# after the last build's end; what came after is reported apart.
+nseries=$(dirname "$report")/$(row none series)
+check "none: swap out is counted over the builds (to run_s)" \
+	test "$(row none swap_out_pages)" -eq "$(jq -s --argjson e "$(row none run_s)" \
+		'(map(select(.t_s >= $e)) | first) // last | .host_pswpout_pages' "$nseries")"
+check "none: swap over the builds and after them add up to the series' last" \
+	test "$(($(row none swap_out_pages) + $(row none swap_out_after_pages)))" -eq \
+	"$(tail -1 "$nseries" | jq .host_pswpout_pages)"
 check "none: the balloon never moved" test "$(row none balloon_peak_bytes)" -eq 0
 check "static: both guests ballooned to 3/4 (2 x 128 MiB)" \
 	test "$(row static balloon_peak_bytes)" -eq $((2 * 128 << 20))
@@ -93,6 +102,10 @@ check "auto: pressure events came and the devices took steps" \
 	test "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].auto | select(.events_low > 0 and .steps > 0)] | length')" -eq 2
 check "auto: the steps add up (auto_steps)" \
 	test "$(row auto auto_steps)" -eq "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].auto.steps] | add')"
+check "auto: the give-backs add up (auto_gave_back_bytes)" \
+	test "$(row auto auto_gave_back_bytes)" -eq "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].auto.gave_back_pages * 4096] | add')"
+check "auto: the held-off decisions add up (auto_held_off)" \
+	test "$(row auto auto_held_off)" -eq "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].auto.skipped_gave_back] | add')"
 check "auto: the balloons moved" test "$(row auto balloon_peak_bytes)" -gt 0
 check "auto: no guest went below the floor (a quarter of 512 MiB)" \
 	test "$(q '[.rows[] | select(.name == "auto") | .runs[0].vms[].auto.target_pages] | max')" -le $((384 * 256))
