@@ -56,7 +56,7 @@ static void oc_row_failure(json_t *rpt, const char *name)
  * Reports before swap_in_after_pages counted swap until the last workload
  * exited, its clean-up included; later ones to the last build's end.
  */
-static int oc_builds_window(json_t *rpt)
+int oc_builds_window(json_t *rpt)
 {
 	json_t *row, *run;
 	size_t i, j;

@@ -401,15 +401,19 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 	json_t *run = json_object(), *vms = json_array(), *vm;
 	double run_s = 0, end, steps = 0, pages = 0, shrunk = 0;
 	double reported = 0, thrashed = 0, held = 0, gave = 0, in, out;
+	double builds_end = 0;
 	int i;
 
 	for (i = 0; i < r->f.n; i++) {
 		end = (r->v[i].start_ms - r->t0_ms) / 1000 + r->v[i].build_s;
 		if (end > run_s)
 			run_s = end;
-		vm = json_pack("{s:s, s:f, s:i}", "vm", r->f.vms[i].spec.name,
-			       "build_s", r->v[i].build_s, "status",
-			       r->v[i].status);
+		if (end + r->v[i].setup_s > builds_end)
+			builds_end = end + r->v[i].setup_s;
+		vm = json_pack("{s:s, s:f, s:f, s:i}", "vm",
+			       r->f.vms[i].spec.name, "build_s",
+			       r->v[i].build_s, "setup_s", r->v[i].setup_s,
+			       "status", r->v[i].status);
 		if (r->v[i].drvc) {
 			json_object_set(vm, "guest_counters", r->v[i].drvc);
 			shrunk += oc_num(r->v[i].drvc, "shrink_pages", 0);
@@ -446,14 +450,14 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 	json_object_set_new(run, "run", json_integer(rep + 1));
 	json_object_set_new(run, OC_RUN_S, json_real(run_s));
 	/*
-	 * Swap over the builds: up to the first sample at or after the last
-	 * build's end (at most a sample interval of clean-up counted); what
-	 * came after, until the last workload exited, is reported apart.
+	 * Swap over the builds: up to the first sample at or after the end
+	 * of the last build (its start offset, set-up and own time; at most
+	 * a sample interval of clean-up counted); what came after, until
+	 * the last workload exited, is reported apart.
 	 */
-	for (i = 0; i < r->n_swaps - 1 && r->swaps[i].t_s < run_s; i++)
-		;
-	in = r->n_swaps ? r->swaps[i].in : 0;
-	out = r->n_swaps ? r->swaps[i].out : 0;
+	i = oc_swap_window(r->swaps, r->n_swaps, builds_end);
+	in = i >= 0 ? r->swaps[i].in : 0;
+	out = i >= 0 ? r->swaps[i].out : 0;
 	json_object_set_new(run, OC_SWAP_IN, json_integer((json_int_t)in));
 	json_object_set_new(run, OC_SWAP_OUT, json_integer((json_int_t)out));
 	json_object_set_new(run, "swap_in_after_pages", json_integer(
@@ -489,7 +493,8 @@ json_t *oc_run_sample(struct oc_run *r, int rep, const char *series)
 }
 
 /* The last line that says how the workload went. */
-int oc_parse_result(const char *out, double *elapsed_s, int *status)
+int oc_parse_result(const char *out, double *elapsed_s, double *setup_s,
+		    int *status)
 {
 	const char *p, *line = NULL;
 	double t0, t1;
@@ -511,6 +516,10 @@ int oc_parse_result(const char *out, double *elapsed_s, int *status)
 							"elapsed_s"));
 			*status = (int)json_integer_value(json_object_get(obj,
 							"status"));
+			*setup_s = json_is_number(json_object_get(obj,
+							"setup_s")) ?
+				   json_number_value(json_object_get(obj,
+							"setup_s")) : 0;
 		}
 		json_decref(obj);
 		return rc;
@@ -519,7 +528,17 @@ int oc_parse_result(const char *out, double *elapsed_s, int *status)
 	    t1 < t0)
 		return -EPROTO;
 	*elapsed_s = t1 - t0;
+	*setup_s = 0;
 	return 0;
+}
+
+int oc_swap_window(const struct oc_swap_at *s, int n, double end_s)
+{
+	int i;
+
+	for (i = 0; i < n - 1 && s[i].t_s < end_s; i++)
+		;
+	return n > 0 ? i : -1;
 }
 
 int oc_wrap_command(const char *cmd, char *buf, unsigned long len)

@@ -31,6 +31,7 @@ struct oc_vm {
 	double start_ms;	/* when it was started, monotonic ms */
 	double next_poll_ms;	/* next guest-exec-status, monotonic ms */
 	double build_s;		/* its own time, measured in the guest, s */
+	double setup_s;		/* what it did before that (bb-kbuild), s */
 	char *out;		/* its output (tail of the log on failure) */
 	struct probe balloon;	/* balloon size */
 	struct probe gstats;	/* guest statistics (stats queue) */
@@ -46,13 +47,13 @@ struct oc_vm {
 	int gstat_seen;		/* gstat0 holds a first sample */
 };
 
-/* One run of one row: a fleet, its cgroup, its probes and series. */
 /* The host's swap counters at one sample, for the builds' window. */
 struct oc_swap_at {
 	double t_s;			/* since the workloads started */
 	double in, out;			/* pages, since then */
 };
 
+/* One run of one row: a fleet, its cgroup, its probes and series. */
 struct oc_run {
 	const struct bb_config *cfg;	/* the row's configuration */
 	struct fleet f;			/* the VMs */
@@ -104,12 +105,26 @@ void oc_print_guests(struct oc_run *r);
 /* The run's sample for the report, from what oc_tick gathered. */
 json_t *oc_run_sample(struct oc_run *r, int rep, const char *series);
 
-/* Guest-measured elapsed time and status from a workload's output. */
-int oc_parse_result(const char *out, double *elapsed_s, int *status);
+/*
+ * Guest-measured elapsed time, set-up time before it (0 where the output
+ * has none) and status from a workload's output.
+ */
+int oc_parse_result(const char *out, double *elapsed_s, double *setup_s,
+		    int *status);
+/*
+ * The sample that ends the builds' window: the first at or after end_s,
+ * else the last; -1 when there is none.
+ */
+int oc_swap_window(const struct oc_swap_at *s, int n, double end_s);
 /* CMD wrapped so that the guest times it: sh -c '...'. */
 int oc_wrap_command(const char *cmd, char *buf, unsigned long len);
 
 extern const struct scn_figure oc_figures[];
+/*
+ * 1 when the report counts swap over the builds (swap_in_after_pages is
+ * there), 0 when until the last workload exited (reports before it).
+ */
+int oc_builds_window(json_t *rpt);
 void oc_table(json_t *rpt);
 int oc_plot(json_t *rpt, const char *dir, char *err, unsigned long len);
 

@@ -22,6 +22,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "overcommit.h"
 #include "report.h"
 #include "rptkeys.h"
 #include "rtstat.h"
@@ -92,6 +93,13 @@ int rt_comparable(json_t *a, json_t *b, char *err, unsigned long len)
 		snprintf(err, len, "different guest sizes: %lld and %lld bytes",
 			 (long long)json_integer_value(ma),
 			 (long long)json_integer_value(mb));
+		return -EINVAL;
+	}
+	if (!strcmp(rpt_scenario(a), "overcommit") &&
+	    oc_builds_window(a) != oc_builds_window(b)) {
+		snprintf(err, len, "swap counted over different windows (one "
+			 "report to the end of the builds, the other until "
+			 "the last workload exited)");
 		return -EINVAL;
 	}
 	return 0;

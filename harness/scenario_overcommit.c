@@ -245,7 +245,8 @@ static int oc_poll_vm(struct oc_run *r, int i, char *err, unsigned long len)
 	v->ended = 1;
 	v->out = res.out;
 	res.out = NULL;
-	rc = oc_parse_result(v->out ? v->out : "", &v->build_s, &v->status);
+	rc = oc_parse_result(v->out ? v->out : "", &v->build_s, &v->setup_s,
+			     &v->status);
 	if (rc || v->status || res.exitcode) {
 		oc_failure_text(v->out ? v->out : "", tail, sizeof(tail));
 		snprintf(err, len, "%s: workload %s (exit %d)%s\n%s%s",

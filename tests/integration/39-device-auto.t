@@ -285,7 +285,8 @@ fi
 # that every page it ever touches is charged there.
 echo "$$" >"$CG/cgroup.procs"
 DEV_QEMU_ARGS="$DEV_QEMU_ARGS -trace virtio_balloon_auto_step"
-DEV_QEMU_ARGS+=" -trace virtio_balloon_auto_gave_back"
+# (trace lines with the host's time: pid@seconds.micros:name ...)
+DEV_QEMU_ARGS+=" -trace virtio_balloon_auto_gave_back -msg timestamp=on"
 booted=0
 dev_boot "$MEM" ",auto-balloon-memcg=$CG$AUTO,chunk-transfer=on" \
 	"bb.driver=vballoon$GUEST_PARAMS" && booted=1
@@ -424,14 +425,15 @@ fi
 # guest deflates by itself (shrinker or OOM notifier), below the target.
 # The device counts the give-back and, under the same host pressure as
 # before, takes no step for HOLDOFF s after the last page given back
-# (skipped_gave_back); every hold-off the trace shows is HOLDOFF doubled
-# 0 to 2 times, or the cap of 6 HOLDOFF.  Once the program is gone and
-# the last hold-off is over, the device steps again.  Then a QMP target
-# below actual, with the guest's queues stalled: under host pressure the
-# device takes no step that would cancel it (skipped_deflating); served,
-# the guest deflates to it, and that is no give-back.  Last, a reboot
-# (system_reset): the rebooted guest's first write of actual (an empty
-# balloon, far below the old target) is no give-back either.
+# (skipped_gave_back); with no step in between, every hold-off the trace
+# shows is HOLDOFF.  Once the program is gone and the last hold-off is
+# over, the device steps again; a give-back soon after that step doubles
+# the hold-off.  Then a QMP target below actual, with the guest's queues
+# stalled: under host pressure the device takes no step that would
+# cancel it (skipped_deflating, counted before the hold-off); served, the
+# guest deflates to it, and that is no give-back.  After the reset check,
+# a reboot (system_reset): the rebooted guest's first write of actual (an
+# empty balloon, far below the old target) is no give-back either.
 # wait_actual_below PAGES: until the guest's actual is below (60 s at most).
 wait_actual_below() {
 	local i a
@@ -461,20 +463,43 @@ if ((acked)); then
 	diag "hold-offs (ms): $(tr '\n' ' ' <<<"$holdoffs")"
 	is "$(head -n 1 <<<"$holdoffs")" $((HOLDOFF * 1000)) \
 		"gave back: the first hold-off is auto-balloon-holdoff"
-	is "$(grep -vxE "$((HOLDOFF * 1000))|$((HOLDOFF * 2000))|$((HOLDOFF * 4000))|$((HOLDOFF * 6000))" <<<"$holdoffs" || true)" "" \
-		"gave back: every hold-off is auto-balloon-holdoff doubled, at most 6 times it"
-	last=$(tail -n 1 <<<"$holdoffs")
-	sleep $((${last:-0} / 1000 + 1))
+	is "$(grep -vx "$((HOLDOFF * 1000))" <<<"$holdoffs" || true)" "" \
+		"gave back: no step in between, so no hold-off doubled"
+	# Wait for the end of the last hold-off (its line's time plus its
+	# length: the virtual clock runs with the host's here), then host
+	# pressure, a second at a time, until the device steps.
+	sleep "$(sed -n 's/^[0-9]*@\([0-9.]*\):virtio_balloon_auto_gave_back .* no step for \([0-9]*\) ms.*/\1 \2/p' "$TRACE" |
+		tail -n 1 | awk -v now="$(date +%s.%N)" \
+		'{ d = $1 + $2 / 1000 + 0.5 - now } END { print (d > 0 ? d : 0) }')"
 	dev_stats_reset >/dev/null
-	churn 5
-	dev_snap
+	for ((i = 0; i < 5; i++)); do
+		churn 1
+		dev_snap
+		(($(dev_stat .auto.steps) > 0)) && break
+	done
 	diag "after the hold-off: $(jq -c .auto <<<"$DEV_LAST_STATS")"
 	cmp_ok "$(dev_stat .auto.steps)" -gt 0 "after the hold-off the device steps again"
+	# A give-back within a hold-off's length of its end, after a step:
+	# the hold-off doubles.
+	# (sed, not grep: the trace was truncated while QEMU wrote it, so it
+	# has a hole of NULs and grep calls it binary)
+	gave_backs() {
+		sed -n 's/.*virtio_balloon_auto_gave_back .* no step for \([0-9]*\) ms.*/\1/p' "$TRACE"
+	}
+	n=$(gave_backs | wc -l)
+	now=$(actual_pages)
+	dev_guest "bbload hold \$((\$(awk '/^MemAvailable:/ { print \$2 }' /proc/meminfo) / 1024 + $GIVE))M >/dev/null 2>&1 </dev/null &"
+	a=$(wait_actual_below "$now")
+	dev_guest "killall bbload; true" >/dev/null || true
+	diag "gave back again: actual $now -> $a; hold-offs (ms): $(gave_backs | tail -n +$((n + 1)) | tr '\n' ' ')"
+	is "$(gave_backs | sed -n "$((n + 1))p")" \
+		$((HOLDOFF * 2000)) "gave back again after a step: the hold-off doubled"
 
-	# A lower QMP target while the guest cannot move: no step cancels it.
+	# A lower QMP target while the guest cannot move: no step cancels it
+	# (and the deflate comes first: the device is held off too).
 	sleep 1
 	now=$(actual_pages)
-	LOWER=$((now - 256))
+	LOWER=$((now > 512 ? now - 256 : now / 2))
 	dev_qmp_ok qom-set '{"path":"/machine/peripheral/balloon0","property":"x-stall-queues","value":true}'
 	dev_stats_reset >/dev/null
 	dev_qmp_ok balloon "{\"value\":$((MEM * 1024 * 1024 - LOWER * 4096))}"
@@ -492,7 +517,7 @@ if ((acked)); then
 		"lower target: a deflate the host asked for is no give-back"
 else
 	for w in "deflated" "counted" "pages counted" "held off" "no step" \
-		"first hold-off" "hold-offs doubled" "steps again" \
+		"first hold-off" "no doubling" "steps again" "doubled" \
 		"lower target waits" "lower target no step" \
 		"lower target reached" "lower target no give-back"; do
 		skip "gave back: $w: the guest driver does not acknowledge bit 19"
@@ -504,8 +529,9 @@ dev_snap
 is "$(dev_stat '[.auto[]] | add')" 0 "every auto counter is zero after reset"
 check "QMP still answers" dev_qmp_ok query-status
 
-# Last (a rebooting guest under host pressure takes steps again), a
-# reboot: the first write of actual is where the guest starts.
+# Last, after the reset check (the guest boots again under host
+# pressure, and the device may step it), a reboot: the first write of
+# actual is where the guest starts.
 if ((acked)); then
 	# (-no-reboot would make system_reset a shutdown)
 	dev_stats_reset >/dev/null

@@ -233,7 +233,7 @@ static void test_cgroup_probe(void **state)
 static void test_wrap_and_parse(void **state)
 {
 	char cmd[512], out[512] = "";
-	double s = -1;
+	double s = -1, setup = -1;
 	int status = -1;
 	FILE *p;
 
@@ -245,18 +245,28 @@ static void test_wrap_and_parse(void **state)
 	assert_true(fread(out, 1, sizeof(out) - 1, p) > 0);
 	assert_int_equal(WEXITSTATUS(pclose(p)), 3);
 	assert_non_null(strstr(out, "its x\n"));
-	assert_int_equal(oc_parse_result(out, &s, &status), 0);
+	assert_int_equal(oc_parse_result(out, &s, &setup, &status), 0);
 	assert_int_equal(status, 3);
 	assert_true(s >= 0 && s < 60);
+	assert_true(setup == 0);
 	assert_int_equal(oc_parse_result("noise\n{\"status\":0,\"elapsed_s\":"
-					 "12.5,\"jobs\":1}\n", &s, &status), 0);
+					 "12.5,\"jobs\":1}\n", &s, &setup,
+					 &status), 0);
 	assert_true(s == 12.5);
+	assert_true(setup == 0);
+	assert_int_equal(oc_parse_result("{\"status\":0,\"elapsed_s\":12.5,"
+					 "\"setup_s\":1.25}\n", &s, &setup,
+					 &status), 0);
+	assert_true(s == 12.5 && setup == 1.25);
 	assert_int_equal(status, 0);
-	assert_int_equal(oc_parse_result("{\"status\":0}\n", &s, &status),
+	assert_int_equal(oc_parse_result("{\"status\":0}\n", &s, &setup,
+					 &status),
 			 -EPROTO);
-	assert_int_equal(oc_parse_result("nothing here\n", &s, &status),
+	assert_int_equal(oc_parse_result("nothing here\n", &s, &setup,
+					 &status),
 			 -ENOENT);
-	assert_int_equal(oc_parse_result("bb-elapsed 5 4 0\n", &s, &status),
+	assert_int_equal(oc_parse_result("bb-elapsed 5 4 0\n", &s, &setup,
+					 &status),
 			 -EPROTO);
 	memset(out, 'a', sizeof(out) - 1);
 	out[sizeof(out) - 1] = '\0';
@@ -272,6 +282,25 @@ static void expect_error(const char *json, const char *what)
 					 sizeof(err)), -EINVAL);
 	if (!strstr(err, what))
 		fail_msg("expected '%s' in: %s", what, err);
+}
+
+/* The builds' window ends at the first sample at or after their end. */
+static void test_swap_window(void **state)
+{
+	const struct oc_swap_at s[] = {
+		{ 0.1, 0, 0 }, { 1.1, 5, 7 }, { 2.1, 9, 8 }, { 3.1, 20, 9 },
+	};
+
+	(void)state;
+	assert_int_equal(oc_swap_window(s, 0, 1.0), -1);
+	assert_int_equal(oc_swap_window(s, 1, 5.0), 0);
+	assert_int_equal(oc_swap_window(s, 4, 0.0), 0);
+	assert_int_equal(oc_swap_window(s, 4, 1.0), 1);
+	assert_int_equal(oc_swap_window(s, 4, 1.1), 1);
+	assert_int_equal(oc_swap_window(s, 4, 1.2), 2);
+	assert_int_equal(oc_swap_window(s, 4, 3.1), 3);
+	/* past the last sample: the last */
+	assert_int_equal(oc_swap_window(s, 4, 9.0), 3);
 }
 
 static void test_keys(void **state)
@@ -347,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_cgroup_probe),
 		cmocka_unit_test(test_wrap_and_parse),
+		cmocka_unit_test(test_swap_window),
 		cmocka_unit_test(test_keys),
 	};
 
