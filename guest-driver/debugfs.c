@@ -9,7 +9,9 @@
  *         sent on the inflate queue without allocating anything; a
  *         bitmap line with the option vq=free goes on the free page
  *         queue instead, and "freeid N" sends a 4-byte buffer holding
- *         the __le32 N on the free page queue; "runs" sends frames
+ *         the __le32 N on the free page queue, "hint ADDR LEN..." one
+ *         device-writable descriptor per pair there (an upstream
+ *         FREE_PAGE_HINT buffer); "runs" sends frames
  *         through the negotiated mode's own encoder (README.md, "inject")
  */
 #include <linux/debugfs.h>
@@ -36,6 +38,9 @@
 
 /* Most descriptors in one injected SG chain. */
 #define VB_INJECT_MAX_SG	2048
+
+/* Most descriptors in one injected hint. */
+#define VB_INJECT_MAX_HINT	64
 
 /* How long an injected request may stay with the host. */
 #define VB_INJECT_TIMEOUT	(30 * HZ)
@@ -266,6 +271,7 @@ struct vb_inject {
 	u64 repeat;		/* times the item list is repeated */
 	u64 reserved;		/* bitmap header reserved field */
 	bool freeid;		/* a freeid line: one __le32 id */
+	bool hint;		/* a hint line: device-writable descriptors */
 	bool freevq;		/* sent on the free page queue */
 	bool runs;		/* (pfn, len) runs for the mode's encoder */
 	bool wdesc;		/* a device-writable descriptor follows */
@@ -295,8 +301,8 @@ static int vb_parse_option(struct vb_inject *in, const char *t)
 	const char *v = strchr(t, '=') + 1;
 	u64 n;
 
-	/* An id goes on the free page queue, nowhere else. */
-	if (in->freeid && !strncmp(t, "vq=", 3))
+	/* An id goes on the free page queue, nowhere else; a hint too. */
+	if ((in->freeid && !strncmp(t, "vq=", 3)) || in->hint)
 		return -EINVAL;
 	if (!strcmp(t, "vq=free") && in->kind == VB_MODE_BITMAP) {
 		in->freevq = true;
@@ -344,6 +350,11 @@ static int vb_parse_line(char *line, size_t len, struct vb_inject *in)
 		in->freeid = true;
 		in->freevq = true;
 		m = VB_MODE_LEGACY;
+	} else if (!strcmp(t, "hint")) {
+		/* (addr, len) pairs as an SG line, on the free page queue. */
+		in->hint = true;
+		in->freevq = true;
+		m = VB_MODE_SG;
 	} else {
 		for (m = 0; m < VB_NR_MODES; m++)
 			if (!strcmp(t, vb_modes[m].name))
@@ -431,6 +442,17 @@ static int vb_inject_size(const struct vballoon *vb,
 	}
 	if (in->freeid && (in->nnum != 1 || in->repeat != 1))
 		return -EINVAL;
+	if (in->hint) {
+		if (!in->nnum || in->nnum % 2 ||
+		    in->nnum / 2 > VB_INJECT_MAX_HINT)
+			return -EINVAL;
+		for (i = 1; i < in->nnum; i += 2)
+			if (in->num[i] > U32_MAX)
+				return -EINVAL;
+		/* Counted in descriptors, not bytes. */
+		*bytes = in->nnum / 2;
+		return 0;
+	}
 	/* Free page requests carry no device-writable part here. */
 	if (in->freevq && in->wdesc)
 		return -EINVAL;
@@ -570,22 +592,43 @@ static void vb_inject_count(struct vballoon *vb, int err)
 	spin_unlock(&vb->stats_lock);
 }
 
-/* vq=free and freeid lines: one buffer on the free page queue. */
+/*
+ * vq=free, freeid and hint lines: one buffer on the free page queue.  A
+ * hint's descriptors name addresses as an SG line's do; its token is a
+ * byte of its own.
+ */
 static int vb_inject_free(struct vballoon *vb, const struct vb_inject *in,
 			  size_t size)
 {
+	struct scatterlist one, *sg = &one;
+	unsigned int nents = 1;
 	bool kept;
 	void *buf;
 	int err;
 
-	buf = vb_inject_build_buf(in, size);
-	if (!buf)
-		return -ENOMEM;
-	err = vb_fp_inject(vb, buf, size, VB_INJECT_TIMEOUT, &kept);
+	if (in->hint) {
+		buf = kmalloc(1, GFP_KERNEL);
+		sg = vb_inject_build_sg(in, size);
+		nents = size;
+		err = -ENOMEM;
+		if (!buf || !sg)
+			goto out;
+	} else {
+		buf = vb_inject_build_buf(in, size);
+		if (!buf)
+			return -ENOMEM;
+		sg_init_one(&one, buf, size);
+	}
+	err = vb_fp_inject(vb, buf, sg, nents, in->hint, VB_INJECT_TIMEOUT,
+			   &kept);
 	vb_inject_count(vb, err);
 	/* A buffer the host did not return stays with the ring; vb frees it. */
-	if (!kept)
-		kfree(buf);
+	if (kept)
+		buf = NULL;
+out:
+	if (sg != &one)
+		kvfree(sg);
+	kfree(buf);
 	return err;
 }
 

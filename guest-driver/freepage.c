@@ -930,14 +930,15 @@ static bool vb_fp_inject_cond(struct vballoon *vb, unsigned int unused)
 }
 
 /*
- * debugfs inject: post buf (len bytes, kmalloc'd) on the free page queue
- * and wait up to timeout.  Not back in time: it stays in the ring, owned
- * by vb, and *kept says so.
+ * debugfs inject: post sg (nents entries; device-writable with writable)
+ * on the free page queue with the kmalloc'd token tok, and wait up to
+ * timeout.  Not back in time: tok stays in the ring, owned by vb, and
+ * *kept says so.
  */
-int vb_fp_inject(struct vballoon *vb, void *buf, size_t len,
-		 unsigned long timeout, bool *kept)
+int vb_fp_inject(struct vballoon *vb, void *tok, struct scatterlist *sg,
+		 unsigned int nents, bool writable, unsigned long timeout,
+		 bool *kept)
 {
-	struct scatterlist sg;
 	int err;
 
 	*kept = false;
@@ -953,15 +954,20 @@ int vb_fp_inject(struct vballoon *vb, void *buf, size_t len,
 		err = -EBUSY;
 		goto out;
 	}
-	sg_init_one(&sg, buf, len);
-	err = virtqueue_add_outbuf(vb->fvq, &sg, 1, buf,
-				   GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	if (writable)
+		err = virtqueue_add_inbuf(vb->fvq, sg, nents, tok,
+					  GFP_KERNEL | __GFP_NORETRY |
+					  __GFP_NOWARN);
+	else
+		err = virtqueue_add_outbuf(vb->fvq, sg, nents, tok,
+					   GFP_KERNEL | __GFP_NORETRY |
+					   __GFP_NOWARN);
 	if (err)
 		goto out;
-	vb->fp_inject_tok = buf;
+	vb->fp_inject_tok = tok;
 	virtqueue_kick(vb->fvq);
 	vb_fp_wait(vb, vb_fp_inject_cond, 0, timeout);
-	if (vb->fp_inject_tok != buf)
+	if (vb->fp_inject_tok != tok)
 		goto out;
 	vb->fp_inject_owned = true;
 	*kept = true;

@@ -461,8 +461,9 @@ void vb_fp_start(struct vballoon *vb);
 void vb_fp_config_changed(struct vballoon *vb);
 void vb_fp_returned(struct virtqueue *vq);
 unsigned long vb_hint_release(struct vballoon *vb, unsigned long want);
-int vb_fp_inject(struct vballoon *vb, void *buf, size_t len,
-		 unsigned long timeout, bool *kept);
+int vb_fp_inject(struct vballoon *vb, void *tok, struct scatterlist *sg,
+		 unsigned int nents, bool writable, unsigned long timeout,
+		 bool *kept);
 void vb_fp_detach(struct vballoon *vb);
 void vb_fp_stop(struct vballoon *vb);
 void vb_fp_exit(struct vballoon *vb);

@@ -7,7 +7,7 @@
 # nothing.  ^C during a migration cancels it and leaves no QEMU; bad input
 # is exit 2 before boot.
 . "$(dirname "$0")/lib.sh"
-plan 42
+plan 44
 
 command -v jq >/dev/null || skip_all "needs jq"
 [[ -x /usr/bin/qemu-system-x86_64 ]] || skip_all "needs Debian's QEMU (hint-stock)"
@@ -71,6 +71,10 @@ check "hint: vballoon hinted free pages (guest counter)" \
 	test "$(row hint guest_free_pages)" -gt $((100 << 8))
 check "hint: the held blocks were given back after DONE" \
 	test "$(row hint guest_counters.hint_freed_pages)" -eq "$(row hint guest_counters.hint_pages)"
+check "hint: the device accepted the hints (patch 0022's checks)" \
+	test "$(row hint device_free_page.hint_pages)" -gt $((100 << 8))
+check "hint: no hint was rejected" \
+	test "$(q '.rows[] | select(.name == "hint") | .runs[0].device_free_page.rejected | if type == "object" then ([.[]] | add // 0) else "missing" end')" = 0
 check "bitmap: the guest described free pages" \
 	test "$(row bitmap guest_free_pages)" -gt $((100 << 8))
 diag "bitmap: $(q '.rows[] | select(.name == "bitmap") | .runs[0] | {guest_free_pages, c: (.guest_counters | with_entries(select(.key | startswith("bitmap")))), d: .device_free_page} | tostring')"
