@@ -48,7 +48,11 @@ CASES=(
 )
 
 # Upstream hints, with bit 3 and bit 20 negotiated: one device-writable
-# descriptor per (address, length) pair.
+# descriptor per (address, length) pair.  The last one runs 4 KiB past the
+# end of RAM: QEMU maps it in two pieces (RAM, then a bounce buffer), which
+# the device must join and drop whole.  No zero-length hint and none over
+# 4 KiB outside RAM: QEMU's virtqueue code marks the device broken on
+# those before the balloon sees them, as on every queue.
 HCASES=(
 	"hint 0x100000 0x1000|-|1"
 	"hint 0x100800 0x1000|misaligned=1|0"
@@ -57,6 +61,7 @@ HCASES=(
 	"hint 0xfee00000 0x1000|not-ram=1|0"
 	"hint 0x200000 0x2000 0x201000 0x1000|overlap=1|2"
 	"hint 0x300000 0x1000 0x100800 0x1000 0x400000 0x4000|misaligned=1|5"
+	"hint 0x3ffff000 0x2000|not-ram=1|0"
 )
 
 plan $((5 + 16 + ${#CASES[@]} + 7 + ${#HCASES[@]} + 2 * 9))
@@ -298,7 +303,12 @@ migrate_run() {
 		"$name: ram.transferred ($((xfer >> 20)) MiB) below half of the $TOUCH_MIB MiB touched"
 	cmp_ok "$msgs" -ge 1 "$name: at least one message accepted ($count)"
 	cmp_ok "$pages" -gt 0 "$name: free pages handed to the migration ($ppath $pages)"
-	is "$(dev_stat "[${R}[]] | add")" 0 "$name: nothing rejected"
+	if [[ $(dev_stat "[${R}[]] | add") == 0 ]]; then
+		ok "$name: nothing rejected"
+	else
+		not_ok "$name: nothing rejected"
+		diag "rejected: $(dev_stat "$R | with_entries(select(.value > 0))" | jq -c .)"
+	fi
 	dev_stop
 	# The destination guest answers its agent.
 	DEV_DIR=$dst_dir DEV_PID=$dst_pid
