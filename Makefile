@@ -6,6 +6,8 @@
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (300) each
 #   make fuzz-qemu  QEMU's generic virtio fuzzer over the patched device,
 #                FUZZ_QEMU_SECONDS (600) per device configuration
+#   make check-debug  the driver tests on a debug guest kernel (lockdep,
+#                DEBUG_VM, ...) built from Debian's source (debug-kernel)
 TOP := $(CURDIR)
 export V WERROR
 
@@ -55,6 +57,21 @@ fuzz: deps qemu
 fuzz-qemu: deps
 	@bash host-device/fuzz-qemu.sh
 
+# A debug guest kernel, Debian's source and config with lock and mm
+# checking, and an image with vballoon.ko built against it, under
+# build/debug/ (workloads/build-debug-kernel.sh; cached; not part of all
+# or check: half an hour on two cores).
+debug-kernel: image
+	@bash workloads/build-debug-kernel.sh
+
+# The driver tests (tests/integration/2?-driver-*.t) booting the debug
+# kernel; their "kernel log clean" checks then see lockdep and DEBUG_VM.
+check-debug: debug-kernel qemu
+	@DEV_KERNEL=$(TOP)/build/debug/guest/vmlinuz \
+		DEV_INITRD=$(TOP)/build/debug/guest/initramfs.cpio.gz \
+		TESTS="$(wildcard tests/integration/2?-driver-*.t)" \
+		bash tests/run-integration.sh
+
 check: all unit fuzz-replay
 	@bash tests/run-integration.sh
 
@@ -72,4 +89,4 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all deps qemu guest-kernel driver image kbuild-image harness unit fuzz-replay fuzz fuzz-qemu check bench clean distclean
+.PHONY: all deps qemu guest-kernel driver image kbuild-image harness unit fuzz-replay fuzz fuzz-qemu debug-kernel check-debug check bench clean distclean

@@ -7,13 +7,15 @@
 #
 # usage: build-image.sh OUTPUT.cpio.gz
 # Inputs: build/guest/ (fetch-guest-kernel.sh), build/workloads/bbload,
-# guest-driver/vballoon.ko (optional).
+# guest-driver/vballoon.ko (optional; VBALLOON_KO=path for another).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 BUILD=${BUILD_DIR:-$TOP/build}
 GUEST=$BUILD/guest
+# The driver built for that kernel (build-debug-kernel.sh points elsewhere).
+VBALLOON_KO=${VBALLOON_KO:-$TOP/guest-driver/vballoon.ko}
 OUT=${1:?usage: build-image.sh OUTPUT.cpio.gz}
 
 # Modules the guest needs, in load order; modprobe resolves the rest.
@@ -124,12 +126,11 @@ main() {
 		install -D -m 0644 "$GUEST/root/lib/modules/$rel/kernel/$m" \
 			"$modroot/kernel/$m"
 	done
-	if [[ -e $TOP/guest-driver/vballoon.ko ]]; then
-		install -D -m 0644 "$TOP/guest-driver/vballoon.ko" \
-			"$modroot/extra/vballoon.ko"
-		log "including guest-driver/vballoon.ko"
+	if [[ -e $VBALLOON_KO ]]; then
+		install -D -m 0644 "$VBALLOON_KO" "$modroot/extra/vballoon.ko"
+		log "including $VBALLOON_KO"
 	else
-		log "guest-driver/vballoon.ko not built; image has the stock driver only"
+		log "$VBALLOON_KO not built; image has the stock driver only"
 	fi
 	cp "$GUEST/root/lib/modules/$rel"/modules.{builtin,builtin.modinfo,order} "$modroot/"
 	depmod -b "$stage" "$rel"
