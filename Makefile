@@ -69,6 +69,7 @@ debug-kernel: image
 check-debug: debug-kernel qemu
 	@DEV_KERNEL=$(TOP)/build/debug/guest/vmlinuz \
 		DEV_INITRD=$(TOP)/build/debug/guest/initramfs.cpio.gz \
+		DRV_KO=$(TOP)/build/debug/driver/guest-driver/vballoon.ko \
 		TESTS="$(wildcard tests/integration/2?-driver-*.t)" \
 		bash tests/run-integration.sh
 

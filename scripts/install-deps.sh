@@ -20,6 +20,9 @@ PACKAGES=(
 	mmdebstrap e2fsprogs
 	# building vballoon.ko against the unpacked guest headers
 	bc flex bison libelf-dev
+	# make debug-kernel: Debian's kernel source (xz) built here (module
+	# signing stays on in its config, and needs openssl's headers)
+	xz-utils libssl-dev
 	# plots, tests (jq reads reports, socat talks to sockets)
 	gnuplot-nox jq socat
 	# the libvirt backend

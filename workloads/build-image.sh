@@ -14,7 +14,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 BUILD=${BUILD_DIR:-$TOP/build}
 GUEST=$BUILD/guest
-# The driver built for that kernel (build-debug-kernel.sh points elsewhere).
+# The driver built for that kernel (build-debug-kernel.sh points elsewhere;
+# one named so must exist).
+VBALLOON_KO_NAMED=${VBALLOON_KO:+1}
 VBALLOON_KO=${VBALLOON_KO:-$TOP/guest-driver/vballoon.ko}
 OUT=${1:?usage: build-image.sh OUTPUT.cpio.gz}
 
@@ -104,6 +106,8 @@ main() {
 	[[ -x /bin/busybox ]] || die "busybox-static is not installed"
 	[[ -x /usr/sbin/qemu-ga ]] || die "qemu-guest-agent is not installed"
 	[[ -x $BUILD/workloads/bbload ]] || die "missing $BUILD/workloads/bbload"
+	[[ -z $VBALLOON_KO_NAMED || -e $VBALLOON_KO ]] ||
+		die "VBALLOON_KO=$VBALLOON_KO does not exist"
 
 	STAGE=$(mktemp -d "$BUILD/image.XXXXXX")
 	local stage=$STAGE
