@@ -72,6 +72,11 @@ module_param(max_order, uint, 0444);
 MODULE_PARM_DESC(max_order,
 		 "largest block order to allocate, 0..10 (default 9 = 2 MiB)");
 
+static bool split_blocks = true;
+module_param(split_blocks, bool, 0444);
+MODULE_PARM_DESC(split_blocks,
+		 "take single balloon pages as free pageblocks cut up while there are any (not in legacy mode)");
+
 static unsigned int oom_pages = 256;
 module_param(oom_pages, uint, 0644);
 MODULE_PARM_DESC(oom_pages,
@@ -139,6 +144,8 @@ void vb_account(struct vballoon *vb, bool inflate,
 		k->inflate_pages += c->pages;
 		vb_add_array(k->inflate_blocks, c->blocks);
 		vb_add_array(k->inflate_alloc_fail, c->alloc_fail);
+		k->inflate_split_blocks += c->split_blocks;
+		k->inflate_split_fail += c->split_fail;
 		k->inflate_batches += !!c->pages;
 		k->inflate_requests += c->x.requests;
 		k->inflate_kicks += c->x.kicks;
@@ -954,6 +961,7 @@ static int vb_probe(struct virtio_device *vdev)
 	vb->mode = vb_negotiated_mode(vdev);
 	vb->ops = &vb_modes[vb->mode];
 	vb->max_order = max_order;
+	vb->split_blocks = split_blocks;
 	vb_pages_init(vb);
 	vb->tell_host_first = virtio_has_feature(vdev,
 					VIRTIO_BALLOON_F_MUST_TELL_HOST);
@@ -989,8 +997,8 @@ static int vb_probe(struct virtio_device *vdev)
 	virtio_device_ready(vdev);
 	vb_start(vb);
 	dev_info(&vdev->dev,
-		 "mode %s, max_order %u, stats_vq %d, deflate_on_oom %d, must_tell_host %d, auto_balloon %d (%s), reporting %d, hint %d, free_bitmap %d, page_poison %d\n",
-		 vb->ops->name, vb->max_order, !!vb->svq, vb->deflate_on_oom,
+		 "mode %s, max_order %u, split_blocks %d, stats_vq %d, deflate_on_oom %d, must_tell_host %d, auto_balloon %d (%s), reporting %d, hint %d, free_bitmap %d, page_poison %d\n",
+		 vb->ops->name, vb->max_order, vb->split_blocks, !!vb->svq, vb->deflate_on_oom,
 		 vb->tell_host_first, vb->auto_balloon,
 		 vb->auto_balloon ? vb_auto_policy_name() : "-",
 		 vb->reporting, vb->hint, vb->fbitmap,

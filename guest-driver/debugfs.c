@@ -79,6 +79,7 @@ static void vb_show_state(struct seq_file *m, struct vballoon *vb)
 	vb_json_u64(m, "max_order", vb->max_order);
 	vb_json_u64(m, "min_block_order", vb->min_block_order);
 	vb_json_bool(m, "whole_blocks_movable", vb->whole_movable);
+	vb_json_bool(m, "split_blocks", vb->split_blocks);
 	vb_json_u64(m, "page_size_bytes", VBALLOON_PAGE_SIZE);
 	vb_json_bool(m, "stats_vq",
 		     virtio_has_feature(vb->vdev, VIRTIO_BALLOON_F_STATS_VQ));
@@ -156,6 +157,8 @@ static void vb_show_counters(struct seq_file *m, const struct vb_counters *k,
 	vb_json_orders(m, "inflate_blocks_by_order", k->inflate_blocks);
 	vb_json_orders(m, "inflate_alloc_failures_by_order",
 		       k->inflate_alloc_fail);
+	vb_json_u64(m, "inflate_split_blocks", k->inflate_split_blocks);
+	vb_json_u64(m, "inflate_split_fail", k->inflate_split_fail);
 	vb_json_u64(m, "inflate_batches", k->inflate_batches);
 	vb_json_u64(m, "inflate_requests", k->inflate_requests);
 	vb_json_u64(m, "inflate_kicks", k->inflate_kicks);

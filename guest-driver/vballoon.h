@@ -165,6 +165,8 @@ struct vb_counters {
 	u64 inflate_pages;	/* pages given to the host */
 	u64 inflate_blocks[VB_NR_ORDERS];	/* blocks given */
 	u64 inflate_alloc_fail[VB_NR_ORDERS];	/* failed allocations */
+	u64 inflate_split_blocks;	/* pageblocks cut into single pages */
+	u64 inflate_split_fail;	/* batches that found no free pageblock */
 	u64 inflate_batches;	/* inflate batches completed */
 	u64 inflate_requests;	/* inflate requests completed */
 	u64 inflate_kicks;	/* inflate queue notifications */
@@ -235,6 +237,8 @@ struct vb_batch_cost {
 	u64 blocks[VB_NR_ORDERS];	/* blocks moved, by order */
 	u64 alloc_fail[VB_NR_ORDERS];	/* failed allocations, by order */
 	u64 splits;		/* blocks split */
+	u64 split_blocks;	/* pageblocks cut into single pages (inflate) */
+	u64 split_fail;		/* no free pageblock to cut (inflate) */
 	u64 alloc_ns;		/* allocating, ns (inflate) */
 	u64 commit_ns;		/* filing into the balloon, ns (inflate) */
 	u64 free_ns;		/* freeing, ns (deflate) */
@@ -286,6 +290,7 @@ struct vballoon {
 	unsigned int max_order;		/* largest block order */
 	unsigned int min_block_order;	/* smaller: single pages */
 	bool whole_movable;		/* pageblock-sized blocks: movable */
+	bool split_blocks;		/* single pages from split pageblocks */
 	bool tell_host_first;		/* MUST_TELL_HOST negotiated */
 	bool deflate_on_oom;		/* DEFLATE_ON_OOM negotiated */
 

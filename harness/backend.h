@@ -33,6 +33,7 @@ struct vm_spec {
 	char initrd[256];		/* guest initramfs */
 	char driver[16];		/* stock | vballoon | none */
 	char modparams[256];		/* "k=v k2=v2" */
+	char guest_cmdline[256];	/* more guest kernel options, or "" */
 	char device[256];		/* extra virtio-balloon properties */
 	char uri[256];			/* libvirt URI (libvirt backend only) */
 	int probe;			/* boot only to prove the accelerator */

@@ -76,16 +76,18 @@ int qemu_kernel_cmdline(const struct vm_spec *s, char *buf, unsigned long len)
 	int n;
 
 	qemu_join_params(s->modparams, params, sizeof(params));
+	/* The user's options come after ours: the kernel takes the last. */
 	n = snprintf(buf, len, "console=ttyS0 panic=-1 quiet "
-		     QEMU_GUEST_CMDLINE " bb.driver=%s%s%s%s", s->driver,
-		     params[0] ? " bb.modparams=" : "", params,
+		     QEMU_GUEST_CMDLINE "%s%s bb.driver=%s%s%s%s",
+		     s->guest_cmdline[0] ? " " : "", s->guest_cmdline,
+		     s->driver, params[0] ? " bb.modparams=" : "", params,
 		     s->probe ? " bb.probe=1" : "");
 	return n < 0 || (unsigned long)n >= len ? -E2BIG : 0;
 }
 
 int qemu_build_argv(const struct vm_spec *s, char **argv, int max)
 {
-	char cmdline[600], dev[300];
+	char cmdline[1024], dev[300];
 	int n = 0, i;
 
 #define ARG(x) do { if (n + 1 >= max) goto too_long; argv[n++] = (x); } while (0)

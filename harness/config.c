@@ -69,6 +69,9 @@ const struct cfg_option cfg_options[] = {
 	  "guest balloon driver", NULL },
 	{ "modparams", CFG_STR, OFF(modparams), "", NULL, 0, 0, NULL, 1,
 	  "driver module parameters, \"k=v k2=v2\"", NULL },
+	{ "guest_cmdline", CFG_STR, OFF(guest_cmdline), "", NULL, 0, 0, NULL,
+	  1, "more guest kernel options, after balloonbench's own "
+	  "(init_on_alloc=1: the distribution's page zeroing)", NULL },
 	{ "qemu", CFG_ENUM, OFF(qemu), "patched", NULL, 0, 0, qemus, 1,
 	  "patched: build/qemu; stock: the distribution's QEMU", NULL },
 	{ "device", CFG_STR, OFF(device), "", NULL, 0, 0, NULL, 1,
@@ -682,6 +685,37 @@ static int cfg_validate_overcommit(const struct bb_config *cfg, char *err,
 	return 0;
 }
 
+/*
+ * Guest kernel options: words of printable ASCII without quotes (the
+ * harness passes the line through QEMU and libvirt as one argument), short
+ * enough for the command line, and none of the harness's own bb.* options.
+ */
+static int cfg_check_cmdline(const char *s, char *err, unsigned long len)
+{
+	const char *p;
+
+	if (strlen(s) > CFG_CMDLINE_MAX) {
+		snprintf(err, len, "key 'guest_cmdline': longer than %d "
+			 "characters", CFG_CMDLINE_MAX);
+		return -EINVAL;
+	}
+	for (p = s; *p; p++) {
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\') {
+			snprintf(err, len, "key 'guest_cmdline': character %ld "
+				 "is not printable ASCII, or is a quote or a "
+				 "backslash", (long)(p - s) + 1);
+			return -EINVAL;
+		}
+		if (!strncmp(p, "bb.", 3) && (p == s || p[-1] == ' ')) {
+			snprintf(err, len, "key 'guest_cmdline': bb.* options "
+				 "are balloonbench's own (use driver, "
+				 "modparams)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Checks across the keys of one row. */
 static int cfg_validate_row(const struct bb_config *cfg, char *err,
 			    unsigned long len)
@@ -705,7 +739,8 @@ static int cfg_validate_row(const struct bb_config *cfg, char *err,
 			 "memory (%s)", unit_fmt_size(ram, b, sizeof(b)));
 		return -EINVAL;
 	}
-	if (cfg_strategy_ok(cfg, err, len) ||
+	if (cfg_check_cmdline(cfg->guest_cmdline, err, len) ||
+	    cfg_strategy_ok(cfg, err, len) ||
 	    cfg_validate_overcommit(cfg, err, len) ||
 	    cfg_validate_migrate(cfg, err, len))
 		return -EINVAL;

@@ -8,6 +8,8 @@
 
 #define CFG_MAX_ROWS 64
 #define CFG_STR_LEN 256
+/* Longest guest_cmdline, characters. */
+#define CFG_CMDLINE_MAX 200
 
 /* One scenario, fully resolved: every key of the option table has a value. */
 struct bb_config {
@@ -21,6 +23,7 @@ struct bb_config {
 	char connect[CFG_STR_LEN];	/* libvirt URIs, "u1,u2": VMs round-robin */
 	char driver[16];		/* stock | vballoon | none */
 	char modparams[CFG_STR_LEN];	/* module parameters, "k=v k2=v2" */
+	char guest_cmdline[CFG_STR_LEN];	/* more guest kernel options */
 	char qemu[16];			/* patched | stock */
 	char device[CFG_STR_LEN];	/* extra virtio-balloon props, "a=on,b=off" */
 	struct bb_size tb_size;		/* TCG translation cache per VM, bytes */

@@ -115,6 +115,8 @@ int scn_fill_spec(const struct bb_config *cfg, const char *accel,
 	snprintf(spec->modparams, sizeof(spec->modparams), "%s",
 		 cfg->modparams);
 	snprintf(spec->device, sizeof(spec->device), "%s", cfg->device);
+	snprintf(spec->guest_cmdline, sizeof(spec->guest_cmdline), "%s",
+		 cfg->guest_cmdline);
 	spec->memory_bytes = cfg->memory.bytes;
 	spec->vcpus = cfg->vcpus;
 	spec->tb_size_bytes = cfg->tb_size.bytes;

@@ -73,6 +73,7 @@ void inflate_row_config(const struct bb_config *cfg, int row,
 		snprintf(out->qemu, sizeof(out->qemu), "none");
 		snprintf(out->driver, sizeof(out->driver), "none");
 		out->modparams[0] = out->device[0] = '\0';
+		out->guest_cmdline[0] = '\0';
 		return;
 	}
 	snprintf(out->qemu, sizeof(out->qemu), "%s", m->qemu);
@@ -210,9 +211,10 @@ static void inflate_run_rows(json_t *rpt, struct inflate_slot *s, int n,
 
 static json_t *inflate_settings(const struct bb_config *rc)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "mode", rc->mode,
-			 "qemu", rc->qemu, "driver", rc->driver,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "mode",
+			 rc->mode, "qemu", rc->qemu, "driver", rc->driver,
 			 "modparams", rc->modparams, "device", rc->device,
+			 "guest_cmdline", rc->guest_cmdline,
 			 RK_INFLATE_BYTES, (json_int_t)unit_size_bytes(
 				&rc->inflate, rc->memory.bytes));
 }

@@ -13,9 +13,10 @@ drv_require stock
 MEM=1024        # guest RAM, MiB
 TARGET=512      # guest size while inflated, MiB
 PAGES=$(((MEM - TARGET) * 256))
-KEYS='version mode max_order min_block_order whole_blocks_movable page_size_bytes stats_vq deflate_on_oom
+KEYS='version mode max_order min_block_order whole_blocks_movable split_blocks page_size_bytes stats_vq deflate_on_oom
 must_tell_host balloon_pages target_pages balloon_blocks_by_order
 inflate_pages inflate_blocks_by_order inflate_alloc_failures_by_order
+inflate_split_blocks inflate_split_fail
 inflate_batches inflate_requests inflate_kicks inflate_alloc_ns
 inflate_build_ns inflate_commit_ns inflate_wait_ns inflate_total_ns deflate_pages
 deflate_blocks_by_order deflate_splits deflate_batches deflate_requests

@@ -160,6 +160,21 @@ static void test_errors(void **state)
 		snprintf(big, sizeof(big), "{\"modparams\": \"%0300d\"}", 1);
 		expect_error(big, "'modparams'", "longer than");
 	}
+	{
+		char big[400];
+
+		snprintf(big, sizeof(big), "{\"guest_cmdline\": \"%0201d\"}",
+			 1);
+		expect_error(big, "'guest_cmdline'", "longer than 200");
+	}
+	expect_error("{\"guest_cmdline\": \"a=\\\"b c\\\"\"}",
+		     "'guest_cmdline'", "character 3 is not printable");
+	expect_error("{\"guest_cmdline\": \"quiet\\tloud\"}",
+		     "'guest_cmdline'", "character 6 is not printable");
+	expect_error("{\"guest_cmdline\": \"x=1 bb.driver=stock\"}",
+		     "'guest_cmdline'", "balloonbench's own");
+	expect_error("{\"matrix\": {\"guest_cmdline\": [\"init_on_alloc=1\", "
+		     "\"bb.probe=1\"]}}", "'guest_cmdline'", "balloonbench's own");
 	expect_error("{\"scenario\": \"inflate\", \"memory\": \"128M\", "
 		     "\"inflate\": \"1/1048576\"}", "'inflate'", "less than one page");
 	/* each scenario with strategies takes its own */

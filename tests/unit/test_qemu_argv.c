@@ -67,6 +67,14 @@ static void test_tcg(void **state)
 	assert_true(has_arg(argv, "-incoming", "unix:/tmp/run/mig.sock"));
 	free_argv(argv);
 	s.object[0] = s.incoming[0] = '\0';
+	/* the user's kernel options after ours (the last one counts) */
+	snprintf(s.guest_cmdline, sizeof(s.guest_cmdline), "init_on_alloc=1");
+	assert_true(qemu_build_argv(&s, argv, 64) > 10);
+	assert_true(has_arg(argv, "-append", "init_on_alloc=0 mitigations=off "
+			    "tsc=reliable no_timer_check init_on_alloc=1 "
+			    "bb.driver=vballoon"));
+	free_argv(argv);
+	s.guest_cmdline[0] = '\0';
 	/* disks: raw, read-only where asked, found in the guest by serial */
 	s.ndisks = 2;
 	snprintf(s.disks[0].path, sizeof(s.disks[0].path), "/b/kbuild.img");
