@@ -66,9 +66,8 @@ void vb_pages_init(struct vballoon *vb)
 		for (z = 0; z < MAX_NR_ZONES; z++)
 			if (zone_cma_pages(&NODE_DATA(nid)->node_zones[z]))
 				vb->whole_movable = false;
-	/* legacy stays upstream's allocation: the baseline. */
-	vb->split_blocks = vb->split_blocks && vb->whole_movable &&
-			   vb->mode != VB_MODE_LEGACY &&
+	/* Legacy mode stays the baseline: every page from the allocator. */
+	vb->split_blocks = vb->split_blocks && vb->mode != VB_MODE_LEGACY &&
 			   vb->max_order < pageblock_order;
 }
 
@@ -78,6 +77,14 @@ void vb_pages_init(struct vballoon *vb)
  */
 #define VB_SINGLE_GFP	(balloon_mapping_gfp_mask() | __GFP_NOMEMALLOC | \
 			 __GFP_NORETRY | __GFP_NOWARN)
+
+/*
+ * A pageblock to cut into single pages: from wherever single balloon pages
+ * may come (ZONE_MOVABLE and CMA included: every page stays movable), but
+ * only what is free, like a block.
+ */
+#define VB_SPLIT_GFP	((balloon_mapping_gfp_mask() & ~__GFP_RECLAIM) | \
+			 __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN)
 
 void vb_note_max(struct vballoon *vb, u64 *max, u64 ns)
 {
@@ -199,19 +206,20 @@ static unsigned int vb_alloc_singles(struct vballoon *vb, unsigned int nr,
  * A free pageblock cut into single pages at entry nr: one allocation and
  * one split_page() for pageblock_nr_pages pages, where the bulk allocator
  * takes each page off the per-CPU lists (and refills them from the buddy
- * lists) one by one.  Measured under TCG on a 2 GiB guest: see the README.
- * The pageblock is movable and every page of it becomes an ordinary
- * movable balloon page, which compaction moves and deflate frees one at a
- * time, so the balloon fragments nothing that single pages would not.
- * Only what is free: no reclaim, no compaction (VB_WHOLE_GFP).  Returns
- * the pages, 0 if no free pageblock was left.
+ * lists) one by one (guest-driver/README.md, "How the balloon is held",
+ * has the measurement).  Every page of it becomes an ordinary movable
+ * balloon page, which compaction moves and deflate frees one at a time.
+ * Unlike the bulk allocator, which serves single pages from the smallest
+ * free pieces, this takes whole free pageblocks first, as order-9 blocks
+ * do.  Only what is free: no reclaim, no compaction.  Returns the pages,
+ * 0 if no free pageblock was left.
  */
 static unsigned int vb_alloc_split(struct vballoon *vb, unsigned int nr)
 {
 	struct page *page;
 	unsigned long i;
 
-	page = alloc_pages(VB_WHOLE_GFP, pageblock_order);
+	page = alloc_pages(VB_SPLIT_GFP, pageblock_order);
 	if (!page)
 		return 0;
 	split_page(page, pageblock_order);
@@ -581,9 +589,10 @@ void vb_put_back(struct vballoon *vb, const struct vb_ent *ent,
 void vb_release(struct vballoon *vb, const struct vb_ent *ent, unsigned int nr,
 		struct vb_batch_cost *c)
 {
+	struct page *singles[VB_RELEASE_BATCH];
+	unsigned int i, ns = 0;
 	struct vb_managed m = {};
 	unsigned long pages = 0;
-	unsigned int i;
 
 	/*
 	 * Back into MemTotal before the pages go back to the allocator: freeing
@@ -602,8 +611,15 @@ void vb_release(struct vballoon *vb, const struct vb_ent *ent, unsigned int nr,
 
 		switch (ent[i].kind) {
 		case VB_ENT_SINGLE:
-			/* balloon_page_list_dequeue() finalized it. */
-			put_page(page);
+			/*
+			 * balloon_page_list_dequeue() finalized it; freed in
+			 * batches, one per-CPU list lock for each.
+			 */
+			singles[ns++] = page;
+			if (ns == VB_RELEASE_BATCH) {
+				release_pages(singles, ns);
+				ns = 0;
+			}
 			break;
 		case VB_ENT_BLOCK:
 		case VB_ENT_SPLIT:
@@ -617,6 +633,8 @@ void vb_release(struct vballoon *vb, const struct vb_ent *ent, unsigned int nr,
 		if (!((i + 1) % VB_CHUNK))
 			cond_resched();
 	}
+	if (ns)
+		release_pages(singles, ns);
 	vb_lock(vb);
 	WRITE_ONCE(vb->num_pages, vb->num_pages - pages);
 	vb_unlock(vb);

@@ -19,7 +19,7 @@ described() {
 }
 
 if [[ -e $KO ]]; then
-	is "$(described "$KO")" "allow_inject auto auto_cache_pct auto_holdoff_ms auto_max_pages auto_policy auto_thrash_permille free_bitmap hint max_order mode oom_pages reporting " \
+	is "$(described "$KO")" "allow_inject auto auto_cache_pct auto_holdoff_ms auto_max_pages auto_policy auto_thrash_permille free_bitmap hint max_order mode oom_pages reporting split_blocks " \
 		"every parameter has a description"
 else
 	not_ok "every parameter has a description"
