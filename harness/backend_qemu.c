@@ -87,7 +87,7 @@ int qemu_kernel_cmdline(const struct vm_spec *s, char *buf, unsigned long len)
 
 int qemu_build_argv(const struct vm_spec *s, char **argv, int max)
 {
-	char cmdline[1024], dev[300];
+	char cmdline[BB_CMDLINE_LEN], dev[300];
 	int n = 0, i;
 
 #define ARG(x) do { if (n + 1 >= max) goto too_long; argv[n++] = (x); } while (0)

@@ -686,32 +686,42 @@ static int cfg_validate_overcommit(const struct bb_config *cfg, char *err,
 }
 
 /*
- * Guest kernel options: words of printable ASCII without quotes (the
- * harness passes the line through QEMU and libvirt as one argument), short
- * enough for the command line, and none of the harness's own bb.* options.
+ * Guest kernel options: printable ASCII without the kernel's quoting (a
+ * quote would swallow balloonbench's own options after it), and none of
+ * the options the harness's boot depends on: bb.* (driver, modparams),
+ * and init, console and panic, without which the guest never reports in
+ * and the run ends only at boot_timeout.
  */
 static int cfg_check_cmdline(const char *s, char *err, unsigned long len)
 {
+	static const char *const own[] = {
+		"bb.", "init=", "rdinit=", "console=", "panic=",
+	};
 	const char *p;
+	size_t i;
 
-	if (strlen(s) > CFG_CMDLINE_MAX) {
-		snprintf(err, len, "key 'guest_cmdline': longer than %d "
-			 "characters", CFG_CMDLINE_MAX);
-		return -EINVAL;
-	}
 	for (p = s; *p; p++) {
-		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\') {
-			snprintf(err, len, "key 'guest_cmdline': character %ld "
-				 "is not printable ASCII, or is a quote or a "
-				 "backslash", (long)(p - s) + 1);
+		if (*p == '"' || *p == '\\') {
+			snprintf(err, len, "key 'guest_cmdline': byte %ld is "
+				 "'%c': the kernel's quoting is not supported",
+				 (long)(p - s) + 1, *p);
 			return -EINVAL;
 		}
-		if (!strncmp(p, "bb.", 3) && (p == s || p[-1] == ' ')) {
-			snprintf(err, len, "key 'guest_cmdline': bb.* options "
-				 "are balloonbench's own (use driver, "
-				 "modparams)");
+		if (*p < 0x20 || *p > 0x7e) {
+			snprintf(err, len, "key 'guest_cmdline': byte %ld "
+				 "(0x%02x) is not printable ASCII",
+				 (long)(p - s) + 1, (unsigned char)*p);
 			return -EINVAL;
 		}
+		if (p != s && p[-1] != ' ')
+			continue;
+		for (i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+			if (!strncmp(p, own[i], strlen(own[i]))) {
+				snprintf(err, len, "key 'guest_cmdline': '%s' "
+					 "is balloonbench's own (bb.*: use "
+					 "driver, modparams)", own[i]);
+				return -EINVAL;
+			}
 	}
 	return 0;
 }

@@ -8,7 +8,10 @@
 
 #define CFG_MAX_ROWS 64
 #define CFG_STR_LEN 256
-/* Longest guest_cmdline, characters. */
+/*
+ * Longest guest_cmdline, characters: with balloonbench's own options and
+ * the longest modparams the guest's line stays under BB_CMDLINE_LEN.
+ */
 #define CFG_CMDLINE_MAX 200
 
 /* One scenario, fully resolved: every key of the option table has a value. */
@@ -23,7 +26,7 @@ struct bb_config {
 	char connect[CFG_STR_LEN];	/* libvirt URIs, "u1,u2": VMs round-robin */
 	char driver[16];		/* stock | vballoon | none */
 	char modparams[CFG_STR_LEN];	/* module parameters, "k=v k2=v2" */
-	char guest_cmdline[CFG_STR_LEN];	/* more guest kernel options */
+	char guest_cmdline[CFG_CMDLINE_MAX + 1];	/* more guest kernel options */
 	char qemu[16];			/* patched | stock */
 	char device[CFG_STR_LEN];	/* extra virtio-balloon props, "a=on,b=off" */
 	struct bb_size tb_size;		/* TCG translation cache per VM, bytes */

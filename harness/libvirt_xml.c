@@ -190,7 +190,7 @@ static void lv_xml_devices(FILE *f, const struct vm_spec *s,
 char *lv_domain_xml(const struct vm_spec *s, const char *domname,
 		    const char *serial_path)
 {
-	char cmdline[1024], *xml = NULL;
+	char cmdline[BB_CMDLINE_LEN], *xml = NULL;
 	size_t size = 0;
 	FILE *f;
 

@@ -516,10 +516,11 @@ static int mig_rows(struct bb_config *cfg, json_t *rpt, char *accel,
 		if (rc)
 			return rc;
 		jrow = rpt_add_row(rpt, name, json_pack("{s:s, s:s, s:s, s:s, "
-				   "s:s, s:s, s:I, s:i, s:s, s:I, s:I, s:I, "
-				   "s:I}", "strategy", row.strategy,
+				   "s:s, s:s, s:s, s:I, s:i, s:s, s:I, s:I, "
+				   "s:I, s:I}", "strategy", row.strategy,
 				   "driver", row.driver, "qemu", row.qemu,
 				   "modparams", row.modparams,
+				   "guest_cmdline", row.guest_cmdline,
 				   "device", row.device, "pre_workload",
 				   row.pre_workload, "memory_bytes",
 				   (json_int_t)row.memory.bytes,

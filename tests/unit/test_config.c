@@ -47,9 +47,28 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.repetitions, 3);
 	assert_int_equal(cfg.boot_timeout_ms, 300000);
 	assert_int_equal(cfg.nrows, 1);
+	assert_string_equal(cfg.guest_cmdline, "");
 	/* default inflate is 7/8 of guest RAM */
 	assert_int_equal(unit_size_bytes(&cfg.inflate, cfg.memory.bytes),
 			 7ULL << 27);
+}
+
+/* guest_cmdline: 200 characters load; bb.* etc. only as whole words. */
+static void test_guest_cmdline(void **state)
+{
+	char json[300], want[201];
+	struct bb_config cfg;
+
+	(void)state;
+	memset(want, 'x', 200);
+	want[200] = '\0';
+	snprintf(json, sizeof(json), "{\"guest_cmdline\": \"%s\"}", want);
+	assert_int_equal(load(json, &cfg), 0);
+	assert_string_equal(cfg.guest_cmdline, want);
+	assert_int_equal(load("{\"guest_cmdline\": \"xbb.y=1 a=bb.c "
+			      "myinit=1 init_on_alloc=1\"}", &cfg), 0);
+	assert_string_equal(cfg.guest_cmdline,
+			    "xbb.y=1 a=bb.c myinit=1 init_on_alloc=1");
 }
 
 static void test_values(void **state)
@@ -168,11 +187,15 @@ static void test_errors(void **state)
 		expect_error(big, "'guest_cmdline'", "longer than 200");
 	}
 	expect_error("{\"guest_cmdline\": \"a=\\\"b c\\\"\"}",
-		     "'guest_cmdline'", "character 3 is not printable");
+		     "'guest_cmdline'", "byte 3 is '\"'");
 	expect_error("{\"guest_cmdline\": \"quiet\\tloud\"}",
-		     "'guest_cmdline'", "character 6 is not printable");
+		     "'guest_cmdline'", "byte 6 (0x09) is not printable");
 	expect_error("{\"guest_cmdline\": \"x=1 bb.driver=stock\"}",
-		     "'guest_cmdline'", "balloonbench's own");
+		     "'guest_cmdline'", "'bb.' is balloonbench's own");
+	expect_error("{\"guest_cmdline\": \"rdinit=/bin/sh\"}",
+		     "'guest_cmdline'", "'rdinit=' is balloonbench's own");
+	expect_error("{\"guest_cmdline\": \"quiet console=tty0\"}",
+		     "'guest_cmdline'", "'console=' is balloonbench's own");
 	expect_error("{\"matrix\": {\"guest_cmdline\": [\"init_on_alloc=1\", "
 		     "\"bb.probe=1\"]}}", "'guest_cmdline'", "balloonbench's own");
 	expect_error("{\"scenario\": \"inflate\", \"memory\": \"128M\", "
@@ -306,6 +329,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_guest_cmdline),
 		cmocka_unit_test(test_matrix),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_set),
