@@ -81,9 +81,6 @@
  */
 #define VB_CHUNK		256
 
-/* Single pages freed per release_pages() call on deflate. */
-#define VB_RELEASE_BATCH	32
-
 /* Longest SG chain we build, descriptors (also bounded by the ring). */
 #define VB_SG_CHAIN_MAX		256
 
