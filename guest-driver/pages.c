@@ -236,7 +236,7 @@ static unsigned int vb_alloc_split(struct vballoon *vb, unsigned int nr)
 static unsigned int vb_alloc_some(struct vballoon *vb, unsigned long want,
 				  struct vb_batch_cost *c)
 {
-	unsigned int order = vb->max_order, nr = 0, o, got;
+	unsigned int order = vb->max_order, nr = 0, o, got, cut;
 	bool split = vb->split_blocks;
 	unsigned long pages = 0;
 	struct page *page;
@@ -249,18 +249,16 @@ static unsigned int vb_alloc_some(struct vballoon *vb, unsigned long want,
 			got = min_t(unsigned long, want - pages,
 				    vb->batch_cap - nr);
 			if (split && got >= pageblock_nr_pages) {
-				got = vb_alloc_split(vb, nr);
-				if (got) {
+				cut = vb_alloc_split(vb, nr);
+				if (cut) {
 					c->split_blocks++;
-					nr += got;
-					pages += got;
+					nr += cut;
+					pages += cut;
 					cond_resched();
 					continue;
 				}
 				c->split_fail++;
 				split = false;
-				got = min_t(unsigned long, want - pages,
-					    vb->batch_cap - nr);
 			}
 			got = vb_alloc_singles(vb, nr, got);
 			if (!got) {

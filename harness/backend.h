@@ -87,7 +87,6 @@ extern const struct backend_ops backend_libvirt;
 /* Minimal firmware, from the distribution's qemu-system-data. */
 #define QEMU_QBOOT "/usr/share/qemu/qboot.rom"
 
-/* The guest kernel command line for a spec, shared by both backends. */
 /*
  * The guest's kernel command line, bytes: at most about 600 (balloonbench's
  * options, 200 of guest_cmdline, 255 of modparams), under the kernel's
@@ -95,6 +94,7 @@ extern const struct backend_ops backend_libvirt;
  */
 #define BB_CMDLINE_LEN 1024
 
+/* The guest kernel command line for a spec, shared by both backends. */
 int qemu_kernel_cmdline(const struct vm_spec *s, char *buf, unsigned long len);
 
 /* Build the emulator argv for a spec (pure, unit-tested); NULL-terminated. */

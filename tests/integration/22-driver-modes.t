@@ -98,7 +98,7 @@ done
 # A fragmented guest (every other page of 600 MiB given back, as in
 # 20-driver-legacy.t): free pageblocks first, then the bulk allocator.
 split_fragmented() {
-	local name="sg max_order=0 fragmented"
+	local name="sg max_order=0 fragmented" what
 	if ! dev_boot "$MEM" "$ALL" \
 		"bb.driver=vballoon bb.modparams=mode=sg,max_order=0"; then
 		not_ok "$name: boot"
@@ -115,10 +115,11 @@ split_fragmented() {
 	is "$(dev_balloon_to 576)" $((576 << 20)) "$name: inflate exact"
 	drv_snap
 	diag "$name: $(drv_stat '{inflate_split_blocks, inflate_split_fail, inflate_pages} | tostring')"
+	what="$name: pageblocks while there were any, then the bulk allocator"
 	if [[ $(drv_stat '(.inflate_split_blocks > 0) and (.inflate_split_fail > 0) and (.inflate_split_blocks * 512 < .inflate_pages)') == true ]]; then
-		ok "$name: pageblocks while there were any, then the bulk allocator, all single pages"
+		ok "$what"
 	else
-		not_ok "$name: pageblocks while there were any, then the bulk allocator, all single pages"
+		not_ok "$what"
 	fi
 	is "$(dev_balloon_to "$MEM")" $((MEM << 20)) "$name: deflate exact"
 	dev_guest 'kill $(cat /tmp/sieve.pid)' >/dev/null
